@@ -1,0 +1,1 @@
+"""The local platform for development: broker, migrations and the five services as processes."""

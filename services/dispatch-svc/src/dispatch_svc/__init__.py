@@ -1,0 +1,1 @@
+"""dispatch-svc: service orders from residents and their dispatch, micro lectures, countryside activities, Open311."""

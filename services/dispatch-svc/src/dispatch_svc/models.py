@@ -1,0 +1,1 @@
+"""Every table of dispatch-svc, imported in one place for migrations and tests."""

@@ -1,0 +1,1 @@
+"""gateway: the one public entry to the platform."""

@@ -1,0 +1,1 @@
+"""Units: the nodes of the grid tree, county down to micro grid."""

@@ -1,0 +1,133 @@
+"""The unit family: what clients send, what is stored, what is returned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from sqlmodel import JSON, Field
+
+from grid_svc.db import GridModel
+
+
+class Level(StrEnum):
+    """The rank of a unit in the tree, top to bottom."""
+
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+    GRID = "grid"
+    SMALL_GRID = "small_grid"
+    MICRO_GRID = "micro_grid"
+
+    @property
+    def child(self) -> Level | None:
+        """The level a child of this level must have (None below micro grids)."""
+        order = list(Level)
+        index = order.index(self)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+
+
+class UnitBase(GridModel):
+    """Fields a client sets."""
+
+    code: str = Field(min_length=1, max_length=32, regex=CODE_PATTERN, description="unique among siblings")
+    name: str = Field(min_length=1, max_length=100, description="Chinese name, e.g. 禹王镇")
+
+
+class UnitCreate(UnitBase):
+    """Add a unit: a county at the root, or the next level under a parent."""
+
+    level: Level
+    parent_id: str | None = Field(None, max_length=26)
+    boundary: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon (lng, lat)")
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("name must not be blank")
+        return value
+
+
+class UnitRename(BaseModel):
+    """Give a unit a new name."""
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+class UnitMove(BaseModel):
+    """Re-parent a unit (its level must still be the next level of the new parent's)."""
+
+    parent_id: str = Field(max_length=26)
+
+
+class UnitBoundary(BaseModel):
+    """Set or clear a unit's boundary."""
+
+    boundary: dict[str, Any] | None
+
+
+class Unit(UnitBase, table=True):
+    """A stored unit. `path` is the materialised path of ids from the root (indexed)."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "code", name="uq_units_parent_code"),
+        Index("ix_units_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+        Index("ix_units_level_path", "level", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+    id: str = Field(primary_key=True, max_length=26)
+    level: Level = Field(
+        sa_column=Column(Enum(Level, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]), nullable=False)
+    )
+    parent_id: str | None = Field(default=None, foreign_key="units.id", max_length=26)
+    path: str = Field(max_length=400)
+    full_code: str = Field(max_length=300, index=True)
+    boundary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    centroid_lng: float | None = None
+    centroid_lat: float | None = None
+    created_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None = None
+
+
+class UnitPublic(UnitBase):
+    """A unit as the API returns it."""
+
+    id: str
+    level: Level
+    parent_id: str | None
+    path: str
+    full_code: str
+    centroid_lng: float | None
+    centroid_lat: float | None
+    created_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None
+
+
+class UnitDetail(UnitPublic):
+    """A unit with its boundary."""
+
+    boundary: dict[str, Any] | None
+
+
+class LevelCounts(BaseModel):
+    """How many active units of each level lie under a unit (the unit itself excluded)."""
+
+    unit_id: str
+    county: int = 0
+    town: int = 0
+    village: int = 0
+    grid: int = 0
+    small_grid: int = 0
+    micro_grid: int = 0

@@ -1,0 +1,1 @@
+"""legal-svc: legal advisers, consultations, mediation cases, enforcement, publicity and patrols."""

@@ -1,0 +1,9 @@
+"""legal-svc's consumer routing table: event type → handler, one screen."""
+
+from legal_svc.db import grid
+from shared.events import GRID_TOPIC
+from shared.service import ConsumerSpec
+
+CONSUMERS: list[ConsumerSpec] = [
+    ConsumerSpec(name="legal-svc.grid", topics=[GRID_TOPIC], handlers={**grid.handlers}),
+]

@@ -1,0 +1,22 @@
+"""legal-svc's own metadata: its tables never mix with another service's."""
+
+from pathlib import Path
+
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+from shared.grid_replica import GridReplica, grid_units_table
+from shared.tables import platform_tables
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+mapper_registry = registry()
+
+
+class LegalModel(SQLModel, registry=mapper_registry):
+    """Base of legal-svc's SQLModel classes."""
+
+
+metadata = mapper_registry.metadata
+platform = platform_tables(metadata)
+grid = GridReplica(grid_units_table(metadata))

@@ -1,0 +1,20 @@
+"""The legal-svc app factory (`uvicorn --factory legal_svc.main:create_app`)."""
+
+from fastapi import FastAPI
+
+from legal_svc.consumers import CONSUMERS
+from legal_svc.db import grid, platform
+from legal_svc.settings import LegalSettings
+from shared.service import build_service_app
+
+
+def create_app(settings: LegalSettings | None = None) -> FastAPI:
+    """Build legal-svc; the lifespan starts its relay and consumers."""
+    return build_service_app(
+        settings=settings or LegalSettings(),
+        title="legal-svc",
+        description="Legal advisers, consultations, mediation cases, enforcement, publicity and patrols.",
+        tables=platform,
+        routers=[grid.router("legal")],
+        consumers=CONSUMERS,
+    )

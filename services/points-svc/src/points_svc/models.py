@@ -1,0 +1,1 @@
+"""Every table of points-svc, imported in one place for migrations and tests."""

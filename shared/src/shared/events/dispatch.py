@@ -1,0 +1,1 @@
+"""Events published by dispatch-svc on `dispatch.events`."""

@@ -1,0 +1,1 @@
+"""Events published by legal-svc on `legal.events`."""

@@ -1,0 +1,1 @@
+"""Events published by points-svc on `points.events`."""

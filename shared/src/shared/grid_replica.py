@@ -1,0 +1,178 @@
+"""A local copy of the grid tree, kept from grid-svc's events by every service that needs it.
+
+Points, dispatch and legal attribute their records to units and enforce scope by path prefix,
+so each keeps this read model in its own database: the same table, the same handlers, the
+same read endpoints. It converges whatever the order of events across units.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events.base import DomainEvent
+from shared.events.envelope import Envelope
+from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
+from shared.identity import CurrentIdentity, Identity
+from shared.inbox import Handler
+from shared.pagination import Page, PageDep
+from shared.problems import not_found
+from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.service import DatabaseDep
+
+
+def grid_units_table(metadata: MetaData) -> Table:
+    """The replica table in a service's metadata."""
+    return Table(
+        "grid_units",
+        metadata,
+        Column("id", String(26), primary_key=True),
+        Column("code", String(32), nullable=False),
+        Column("full_code", String(300), nullable=False),
+        Column("name", String(100), nullable=False),
+        Column("level", String(16), nullable=False),
+        Column("parent_id", String(26)),
+        Column("path", String(400), nullable=False),
+        Column("retired_at", DateTime(timezone=True)),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Index("ix_grid_units_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+
+class GridUnit(BaseModel):
+    """A unit as a consuming service knows it."""
+
+    id: str
+    code: str
+    full_code: str
+    name: str
+    level: str
+    parent_id: str | None
+    path: str
+    retired_at: datetime | None
+
+
+class GridReplica:
+    """Applies grid events to the replica table and answers scope questions from it."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    @property
+    def handlers(self) -> dict[type[DomainEvent], Handler]:
+        """Event type → handler, for the service's consumer routing table."""
+        return {
+            UnitCreated: self.on_unit_created,
+            UnitRenamed: self.on_unit_renamed,
+            UnitMoved: self.on_unit_moved,
+            UnitRetired: self.on_unit_retired,
+        }
+
+    async def on_unit_created(self, session: AsyncSession, event: UnitCreated, _: Envelope) -> None:
+        """Insert the unit; under a known parent its path follows the parent's current path."""
+        t = self.table
+        path = event.path
+        if event.parent_id is not None:
+            parent_path = await session.scalar(select(t.c.path).where(t.c.id == event.parent_id))
+            if parent_path is not None:
+                path = f"{parent_path}{event.unit_id}/"
+        exists = await session.scalar(select(t.c.id).where(t.c.id == event.unit_id))
+        values = dict(
+            code=event.code,
+            full_code=event.full_code,
+            name=event.name,
+            level=event.level,
+            parent_id=event.parent_id,
+            path=path,
+            updated_at=datetime.now(UTC),
+        )
+        if exists is None:
+            await session.execute(t.insert().values(id=event.unit_id, **values))
+        else:
+            await session.execute(update(t).where(t.c.id == event.unit_id).values(**values))
+
+    async def on_unit_renamed(self, session: AsyncSession, event: UnitRenamed, _: Envelope) -> None:
+        """Take the new name."""
+        t = self.table
+        await session.execute(update(t).where(t.c.id == event.unit_id).values(name=event.name, updated_at=datetime.now(UTC)))
+
+    async def on_unit_moved(self, session: AsyncSession, event: UnitMoved, _: Envelope) -> None:
+        """Rewrite the paths (and codes) of the unit's whole subtree in one statement."""
+        t = self.table
+        current = (await session.execute(select(t.c.path, t.c.full_code).where(t.c.id == event.unit_id))).first()
+        if current is None:
+            return  # created event still on its way; it will carry the parent's current path
+        old_path, old_full_code = current
+        await session.execute(
+            update(t)
+            .where(in_subtree(t.c.path, old_path))
+            .values(
+                path=literal(event.path) + func.substr(t.c.path, len(old_path) + 1),
+                full_code=literal(event.full_code) + func.substr(t.c.full_code, len(old_full_code) + 1),
+                updated_at=datetime.now(UTC),
+            )
+        )
+        await session.execute(update(t).where(t.c.id == event.unit_id).values(parent_id=event.parent_id))
+
+    async def on_unit_retired(self, session: AsyncSession, event: UnitRetired, _: Envelope) -> None:
+        """Mark the unit retired."""
+        t = self.table
+        await session.execute(update(t).where(t.c.id == event.unit_id).values(retired_at=event.retired_at, updated_at=datetime.now(UTC)))
+
+    async def scope_path(self, session: AsyncSession, identity: Identity) -> str | None:
+        """Path of the caller's scope unit here (None when unrestricted or not yet known)."""
+        if identity.unrestricted or identity.scope_unit_id is None:
+            return None
+        return await session.scalar(select(self.table.c.path).where(self.table.c.id == identity.scope_unit_id))
+
+    async def get(self, session: AsyncSession, unit_id: str) -> GridUnit | None:
+        """One unit of the replica, or None."""
+        row = (await session.execute(select(self.table).where(self.table.c.id == unit_id))).mappings().first()
+        return GridUnit.model_validate(dict(row)) if row else None
+
+    async def get_in_scope(self, session: AsyncSession, identity: Identity, unit_id: str) -> GridUnit:
+        """One unit inside the caller's scope, else 404."""
+        unit = await self.get(session, unit_id)
+        if unit is None or not path_in_scope(unit.path, identity, await self.scope_path(session, identity)):
+            raise not_found("unit")
+        return unit
+
+    def router(self, domain: str) -> APIRouter:
+        """Read endpoints over the replica at `/api/v1/<domain>/units`."""
+        router = APIRouter(prefix=f"/api/v1/{domain}/units", tags=["grid replica"])
+        table = self.table
+
+        @router.get("", response_model=Page[GridUnit], summary="Units known to this service")
+        async def list_units(
+            db: DatabaseDep,
+            identity: CurrentIdentity,
+            page: PageDep,
+            under: Annotated[str | None, Query(description="only units strictly under this unit")] = None,
+            level: Annotated[str | None, Query(max_length=16)] = None,
+        ) -> Page[GridUnit]:
+            """This service's copy of the grid tree, in the caller's scope, ordered by path."""
+            async with db.session() as session:
+                statement = select(table).where(scope_condition(table.c.path, identity, await self.scope_path(session, identity)))
+                if under is not None:
+                    parent = await self.get_in_scope(session, identity, under)
+                    statement = statement.where(in_subtree(table.c.path, parent.path), table.c.id != parent.id)
+                if level is not None:
+                    statement = statement.where(table.c.level == level)
+                total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+                rows = (
+                    await session.execute(statement.order_by(table.c.path).limit(page.per_page).offset(page.offset))
+                ).mappings().all()
+            return Page(items=[GridUnit.model_validate(dict(r)) for r in rows], total=total or 0, page=page.page, per_page=page.per_page)
+
+        @router.get("/{unit_id}", response_model=GridUnit, summary="One unit known to this service")
+        async def read_unit(unit_id: str, db: DatabaseDep, identity: CurrentIdentity) -> GridUnit:
+            """A unit of this service's grid copy; 404 when unknown or outside scope."""
+            async with db.session() as session:
+                return await self.get_in_scope(session, identity, unit_id)
+
+        return router

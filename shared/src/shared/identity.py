@@ -1,0 +1,103 @@
+"""The verified caller, as the gateway forwards it to services in a short-lived signed token.
+
+The gateway authenticates users and API keys, then sends `X-Platform-Identity: <jwt>` to the
+service. Each service verifies the token and enforces scope on its own data; a service never
+trusts an unsigned header.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, Field
+
+from shared.problems import Problem
+
+IDENTITY_HEADER = "X-Platform-Identity"
+_ISSUER = "gateway"
+_AUDIENCE = "grassroots-services"
+_ALGORITHM = "HS256"
+
+Domain = Literal["grid", "points", "dispatch", "legal"]
+Right = Literal["read", "write"]
+
+
+class Role(StrEnum):
+    """What a caller is; rights follow from it (see each service's policy)."""
+
+    PLATFORM_ADMIN = "platform_admin"
+    COUNTY_ADMIN = "county_admin"
+    TOWN_ADMIN = "town_admin"
+    VILLAGE_SECRETARY = "village_secretary"
+    GRID_WORKER = "grid_worker"
+    PARTY_MEMBER = "party_member"
+    MEDIATOR = "mediator"
+    AUDITOR = "auditor"
+    RESIDENT = "resident"
+    SYSTEM = "system"  # a county system calling with an API key
+    SERVICE = "service"  # the platform itself (consumers, jobs)
+
+
+class Identity(BaseModel):
+    """Who is calling, in which role, and which unit's subtree they may see."""
+
+    subject: str = Field(description="user id, API key id or service name")
+    name: str = ""
+    role: Role
+    scope_unit_id: str | None = Field(None, description="root of the caller's subtree; None only for platform admins")
+    rights: dict[Domain, Right] = Field(default_factory=dict, description="per-domain rights for API keys")
+    person_id: str | None = Field(None, description="the grid registry person behind a user, if any")
+
+    @property
+    def unrestricted(self) -> bool:
+        """True for callers who see the whole platform."""
+        return self.role in (Role.PLATFORM_ADMIN, Role.SERVICE)
+
+    def may_write(self, domain: Domain) -> bool:
+        """API keys write only where granted; users' writes are decided by role policies."""
+        if self.role == Role.SYSTEM:
+            return self.rights.get(domain) == "write"
+        return True
+
+
+def issue_identity_token(identity: Identity, secret: str, *, ttl_seconds: int = 60) -> str:
+    """Sign `identity` for forwarding to a service (the gateway, jobs and tests use this)."""
+    now = datetime.now(UTC)
+    claims = {
+        "iss": _ISSUER,
+        "aud": _AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+        "idn": identity.model_dump(mode="json"),
+    }
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+def verify_identity_token(token: str, secret: str) -> Identity:
+    """Check signature, audience and expiry; raise 401 otherwise."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE, issuer=_ISSUER)
+        return Identity.model_validate(claims["idn"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise Problem(401, "unauthenticated", f"invalid identity token: {type(exc).__name__}") from exc
+
+
+def current_identity(request: Request) -> Identity:
+    """FastAPI dependency: the verified caller of this request."""
+    token = request.headers.get(IDENTITY_HEADER)
+    if not token:
+        raise Problem(401, "unauthenticated", f"missing {IDENTITY_HEADER}")
+    return verify_identity_token(token, request.app.state.settings.identity_secret.get_secret_value())
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+def require_write(identity: Identity, domain: Domain) -> None:
+    """403 unless the caller may write in `domain` (read-only API keys may not)."""
+    if not identity.may_write(domain):
+        raise Problem(403, "forbidden", f"read-only access to {domain}")

@@ -1,0 +1,57 @@
+"""Settings every service shares; each service subclasses `ServiceSettings` once."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Dev-mode defaults: convenient on a laptop, refused when ENVIRONMENT=prod.
+DEV_IDENTITY_SECRET = "dev-only-identity-secret-change-me-0000"
+
+
+def require_production_secret(name: str, value: SecretStr, dev_default: str) -> None:
+    """Refuse a dev default or a short secret when running in production."""
+    secret = value.get_secret_value()
+    if secret == dev_default or len(secret) < 32:
+        raise ValueError(f"{name} must be set to a secret of 32+ characters in production (dev defaults are refused)")
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration read from environment variables (documented in README)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str = "service"
+    environment: Literal["dev", "prod"] = "dev"
+    database_url: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Real Kafka supports the idempotent producer; the local broker does not.
+    kafka_enable_idempotence: bool = False
+    kafka_topic_partitions: int = 6
+    kafka_replication_factor: int = 1
+    kafka_session_timeout_ms: int = 10_000
+    kafka_fetch_max_wait_ms: int = 50
+    kafka_request_timeout_s: float = 10.0
+    # Kafka rejects messages near 1 MB by default; refuse bigger events when recording them.
+    event_max_bytes: int = 512_000
+    consumer_max_attempts: int = 3
+    relay_batch_size: int = 200
+    identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
+    max_body_bytes: int = 2_000_000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_prod(self) -> "ServiceSettings":
+        if self.environment == "prod":
+            require_production_secret("IDENTITY_SECRET", self.identity_secret, DEV_IDENTITY_SECRET)
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///var/{self.service_name}.db"
+        return self
+
+    @property
+    def event_source(self) -> str:
+        """CloudEvents `source` attribute for events this service publishes."""
+        return f"/{self.service_name}"

@@ -1,0 +1,143 @@
+"""Running services for tests: real broker, real databases, apps in-process with their lifespans."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from shared.identity import IDENTITY_HEADER, Identity, Role, issue_identity_token
+from shared.migrations import upgrade_async
+from shared.settings import DEV_IDENTITY_SECRET
+from shared.testing import create_postgres_database, drop_postgres_database, sqlite_url
+
+T = TypeVar("T")
+
+PLATFORM_ADMIN = Identity(subject="test-admin", name="test-admin", role=Role.PLATFORM_ADMIN)
+
+
+def identity_headers(identity: Identity = PLATFORM_ADMIN, secret: str = DEV_IDENTITY_SECRET) -> dict[str, str]:
+    """Headers that make a direct call to a service as `identity`."""
+    return {IDENTITY_HEADER: issue_identity_token(identity, secret)}
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0, interval: float = 0.1) -> T:
+    """Wait until `probe` returns a truthy value (or stops raising AssertionError); return it.
+
+    Events cross the broker asynchronously; the deadline is generous and never asserted on.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: AssertionError | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = await probe()
+            if result:
+                return result
+        except AssertionError as exc:
+            last_error = exc
+        await asyncio.sleep(interval)
+    if last_error is not None:
+        raise last_error
+    raise AssertionError("condition not met before the deadline")
+
+
+class Databases:
+    """Makes fresh databases on one backend and drops them at the end."""
+
+    def __init__(self, backend: str, tmp: Path) -> None:
+        self.backend = backend
+        self.tmp = tmp
+        self._made: list[str] = []
+
+    async def fresh(self, name: str) -> str:
+        """A new empty database URL."""
+        if self.backend == "sqlite":
+            url = sqlite_url(self.tmp, f"{name}-{len(self._made)}")
+        else:
+            url = await create_postgres_database(prefix=name.replace("-", "_"))
+        self._made.append(url)
+        return url
+
+    async def drop_all(self) -> None:
+        """Drop every PostgreSQL database made here (SQLite files go with the temp dir)."""
+        if self.backend == "postgresql":
+            for url in self._made:
+                await drop_postgres_database(url)
+
+
+@dataclass
+class RunningService:
+    """An app running in-process with its lifespan, and a client to it."""
+
+    name: str
+    app: FastAPI
+    client: httpx.AsyncClient
+    database_url: str
+
+    @property
+    def runtime(self) -> Any:
+        """What the app's lifespan built (database, bus, relay, consumers)."""
+        return self.app.state.runtime
+
+
+@dataclass
+class Stack:
+    """Services sharing one broker and one database backend."""
+
+    bootstrap_servers: str
+    databases: Databases
+    services: dict[str, RunningService] = field(default_factory=dict)
+    exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    def env(self, database_url: str, **extra: Any) -> dict[str, Any]:
+        """Settings shared by every service in tests."""
+        return {
+            "database_url": database_url,
+            "kafka_bootstrap_servers": self.bootstrap_servers,
+            "kafka_topic_partitions": 3,
+            "kafka_session_timeout_ms": 6000,
+            "kafka_fetch_max_wait_ms": 20,
+            "log_level": os.environ.get("TEST_LOG_LEVEL", "WARNING"),
+            **extra,
+        }
+
+    async def start(
+        self,
+        name: str,
+        app_factory: Callable[..., FastAPI],
+        settings_cls: type,
+        migrations: Path,
+        *,
+        app_kwargs: dict[str, Any] | None = None,
+        **settings_extra: Any,
+    ) -> RunningService:
+        """Migrate a fresh database, start the app's lifespan, and keep it running until `close`."""
+        url = await self.databases.fresh(name)
+        await upgrade_async(migrations, url)
+        app = app_factory(settings_cls(**self.env(url, **settings_extra)), **(app_kwargs or {}))
+        manager = await self.exit_stack.enter_async_context(LifespanManager(app, startup_timeout=60, shutdown_timeout=60))
+        client = await self.exit_stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url=f"http://{name}")
+        )
+        service = RunningService(name=name, app=app, client=client, database_url=url)
+        self.services[name] = service
+        return service
+
+    async def wait_consumers_assigned(self, timeout: float = 60.0) -> None:
+        """Wait until every consumer of every service has joined its group and got partitions."""
+        consumers = [c for s in self.services.values() for c in getattr(s.runtime, "consumers", [])]
+        await asyncio.wait_for(asyncio.gather(*(c.assigned.wait() for c in consumers)), timeout=timeout)
+
+    async def close(self) -> None:
+        """Stop every service, then drop the databases."""
+        await self.exit_stack.aclose()
+        await self.databases.drop_all()
