@@ -54,3 +54,12 @@ def test_unknown_types_and_malformed_messages_are_told_apart():
         decode([*headers, ("ce_type", UnitCreated.event_type.encode())], b"k", b'{"unit_id": "U"}')
     with pytest.raises(ValueError):
         decode([("content-type", b"application/json")], b"k", b"{}")
+
+
+def test_fields_may_not_shadow_envelope_attributes():
+    with pytest.raises(TypeError, match="reserved"):
+
+        class Shadowing(DomainEvent):  # noqa: F841 - defining it is the test
+            event_type: ClassVar[str] = "org.grassroots.test.thing.happened.v1"
+            topic: str
+            subject_field: ClassVar[str] = "topic"

@@ -93,7 +93,7 @@ class OutboxWriter:
             rows.append(
                 {
                     "event_id": new_id(),
-                    "topic": event.topic,
+                    "topic": type(event).topic,
                     "key": event.subject,
                     "event_type": event.event_type,
                     "payload": payload,

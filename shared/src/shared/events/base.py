@@ -25,13 +25,18 @@ class DomainEvent(BaseModel):
     topic: ClassVar[str]
     subject_field: ClassVar[str]
 
-    def __init_subclass__(cls, **kwargs) -> None:  # noqa: ANN003
-        super().__init_subclass__(**kwargs)
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs) -> None:  # noqa: ANN003
+        # Runs once pydantic has built the fields, so reserved names can be checked.
+        super().__pydantic_init_subclass__(**kwargs)
         event_type = cls.__dict__.get("event_type")
         if event_type is None:
             return
         if not event_type.startswith(EVENT_TYPE_PREFIX + ".") or not event_type.rsplit(".", 1)[-1].startswith("v"):
             raise TypeError(f"{cls.__name__}: event_type must be '{EVENT_TYPE_PREFIX}.<domain>.<thing>.<past>.vN'")
+        reserved = {"event_type", "topic", "subject_field", "subject"} & set(cls.model_fields)
+        if reserved:
+            raise TypeError(f"{cls.__name__}: field names {sorted(reserved)} are reserved for the envelope")
         if event_type in _REGISTRY:
             raise TypeError(f"event type {event_type} is defined twice")
         _REGISTRY[event_type] = cls

@@ -99,7 +99,7 @@ class LectureHeld(DispatchEvent):
     lecture_id: str
     unit_id: str
     unit_path: str
-    topic: str
+    theme: str
     held_on: date
     lecturer_person_ids: list[str]
     attendees: int

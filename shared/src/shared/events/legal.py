@@ -93,7 +93,7 @@ class CampaignLogged(LegalEvent):
     event_type: ClassVar[str] = f"{_P}.campaign.logged.v1"
     subject_field: ClassVar[str] = "campaign_id"
     campaign_id: str
-    topic: str
+    theme: str
     unit_ids: list[str]
     starts_on: date
     ends_on: date | None = None
