@@ -40,8 +40,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def broker() -> LocalBroker:
-    """A broker of the module's own, so consumer groups never meet another module's."""
+def broker(backend: str) -> LocalBroker:
+    """A broker of the module's own for each backend, so consumer groups and offsets never meet another run's."""
     local = LocalBroker.start()
     yield local
     local.stop()

@@ -35,14 +35,18 @@ from shared.events.base import DomainEvent
 from shared.events.envelope import encode
 from shared.ids import new_id
 from shared.kafka import EventBus
+from shared.problems import Problem
 
 log = structlog.get_logger("shared.outbox")
 
 PENDING_EVENTS = "pending_events"
 
 
-class EventTooLarge(ValueError):
-    """An event whose body exceeds the configured limit (the broker would reject it)."""
+class EventTooLarge(Problem):
+    """An event whose body exceeds the configured limit (the broker would reject it): 413, nothing written."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, "payload_too_large", detail)
 
 
 def outbox_table(metadata: MetaData) -> Table:
