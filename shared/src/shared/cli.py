@@ -1,4 +1,4 @@
-"""The command line every service shares: `serve`, `migrate`, `topics`."""
+"""The command line every service shares: `serve`, `migrate`, `topics`, `dlq list|replay`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from shared.events.topics import all_topics
-from shared.kafka import ensure_topics
+from shared.dlq import read_dead_letters, replay
+from shared.events.topics import DOMAIN_TOPICS, all_topics
+from shared.kafka import EventBus, ensure_topics
 from shared.migrations import upgrade
 from shared.settings import ServiceSettings
 
@@ -53,6 +54,38 @@ def service_cli(
             )
         )
         typer.echo("topics ready: " + ", ".join(all_topics()))
+
+    dlq = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
+    cli.add_typer(dlq, name="dlq")
+
+    @dlq.command("list")
+    def dlq_list(topic: str = typer.Argument(..., help=f"one of {', '.join(DOMAIN_TOPICS)}"), limit: int = 100) -> None:
+        """Show what landed in `<topic>.dlq`: position, consumer, event and error."""
+        settings = settings_factory()
+        letters = asyncio.run(read_dead_letters(settings.kafka_bootstrap_servers, topic, limit=limit))
+        for d in letters:
+            typer.echo(f"{d.partition}:{d.offset}\t{d.consumer}\t{d.event_type}\t{d.event_id}\t{d.error}")
+        typer.echo(f"{len(letters)} dead letter(s) in {topic}.dlq")
+
+    @dlq.command("replay")
+    def dlq_replay(
+        topic: str = typer.Argument(..., help=f"one of {', '.join(DOMAIN_TOPICS)}"),
+        consumer: str | None = typer.Option(None, help="only letters this consumer group gave up on"),
+        event_id: str | None = typer.Option(None, help="only this event"),
+    ) -> None:
+        """Send dead letters back to their topic (consumers that applied them already skip them)."""
+        settings = settings_factory()
+
+        async def run() -> int:
+            letters = await read_dead_letters(settings.kafka_bootstrap_servers, topic, limit=100_000)
+            chosen = [d for d in letters if (consumer is None or d.consumer == consumer) and (event_id is None or d.event_id == event_id)]
+            bus = EventBus(settings.kafka_bootstrap_servers, enable_idempotence=settings.kafka_enable_idempotence)
+            try:
+                return await replay(bus, topic, chosen)
+            finally:
+                await bus.close()
+
+        typer.echo(f"replayed {asyncio.run(run())} message(s) to {topic}")
 
     return cli
 

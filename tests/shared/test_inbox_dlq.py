@@ -1,0 +1,144 @@
+"""Idempotent consumers, the dead-letter topic and replay after a fix, on real databases and broker."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+
+from harness import Databases, eventually
+from shared.database import Database
+from shared.dlq import read_dead_letters, replay
+from shared.events import GRID_TOPIC
+from shared.events.envelope import encode
+from shared.events.grid import UnitCreated
+from shared.events.topics import all_topics
+from shared.inbox import EventConsumer
+from shared.kafka import EventBus, ensure_topics
+from shared.tables import platform_tables
+
+
+class FlakyHandler:
+    """Counts units per level in a table; fails for level 'grid' until fixed (a bug, then its fix)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.fixed = False
+
+    async def __call__(self, session, event: UnitCreated, envelope) -> None:  # noqa: ANN001
+        if event.level == "grid" and not self.fixed:
+            raise RuntimeError("grid units are not supported yet")
+        await session.execute(self.table.insert().values(unit_id=event.unit_id, level=event.level))
+
+
+@pytest.fixture(scope="module")
+async def consumer_setup(backend, broker, tmp_path_factory):
+    databases = Databases(backend, tmp_path_factory.mktemp("inbox"))
+    url = await databases.fresh("inbox")
+    metadata = MetaData()
+    tables = platform_tables(metadata)
+    effects = Table("effects", metadata, Column("id", Integer, primary_key=True), Column("unit_id", String(40)), Column("level", String(20)))
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await ensure_topics(broker.bootstrap_servers, all_topics(), partitions=3)
+    bus = EventBus(broker.bootstrap_servers)
+    handler = FlakyHandler(effects)
+    consumer = EventConsumer(
+        name="test-svc.grid", database=database, inbox=tables.inbox, bus=bus, bootstrap_servers=broker.bootstrap_servers,
+        topics=[GRID_TOPIC], handlers={UnitCreated: handler}, max_attempts=2, session_timeout_ms=6000, fetch_max_wait_ms=20,
+        retry_delay_s=0.05,
+    )
+    consumer.start()
+    yield database, effects, handler, consumer, bus
+    await consumer.stop()
+    await bus.close()
+    await database.dispose()
+    await databases.drop_all()
+
+
+async def _send(
+    bootstrap: str, events: list[UnitCreated], *, copies: int = 1, ids: list[str] | None = None
+) -> list[str]:
+    """Publish events as a relay would (new ids unless `ids` are given: then it is a redelivery)."""
+    ids = ids or [uuid.uuid4().hex for _ in events]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event, event_id in zip(events, ids, strict=True):
+            message = encode(
+                event_id=event_id, source="/grid-svc", event_type=event.event_type, subject=event.subject,
+                time=datetime.now(UTC), data=event.model_dump(mode="json"),
+            )
+            for _ in range(copies):
+                await producer.send_and_wait(GRID_TOPIC, message.value, key=message.key.encode(), headers=list(message.headers.items()))
+    finally:
+        await producer.stop()
+    return ids
+
+
+def _unit(level: str = "village") -> UnitCreated:
+    unit_id = uuid.uuid4().hex[:26]
+    return UnitCreated(unit_id=unit_id, code="X", full_code="X", name="村", level=level, parent_id=None, path=f"/{unit_id}/")
+
+
+async def _effects_for(database: Database, effects: Table, unit_id: str) -> int:
+    async with database.session() as session:
+        return await session.scalar(select(func.count()).select_from(effects).where(effects.c.unit_id == unit_id))
+
+
+async def test_the_same_event_delivered_three_times_has_one_effect(consumer_setup, broker):
+    database, effects, _, consumer, _ = consumer_setup
+    unit = _unit()
+    duplicates_before = consumer.duplicates
+    await _send(broker.bootstrap_servers, [unit], copies=3)
+    await eventually(lambda: _at_least(consumer.duplicates, duplicates_before + 2))
+    assert await _effects_for(database, effects, unit.unit_id) == 1
+
+
+async def test_events_of_many_aggregates_in_any_order_each_have_one_effect(consumer_setup, broker):
+    database, effects, _, _, _ = consumer_setup
+    units = [_unit() for _ in range(40)]
+    ids = await _send(broker.bootstrap_servers, list(reversed(units)))
+    ids_by_unit = dict(zip(reversed([u.unit_id for u in units]), ids, strict=True))
+    again = units[::3]  # some delivered again, in another order
+    await _send(broker.bootstrap_servers, again, ids=[ids_by_unit[u.unit_id] for u in again])
+
+    async def all_applied() -> bool:
+        counts = [await _effects_for(database, effects, u.unit_id) for u in units]
+        assert max(counts) <= 1, counts
+        return min(counts) == 1
+
+    await eventually(all_applied)
+
+
+async def test_failing_event_goes_to_the_dlq_the_partition_moves_on_and_replay_after_a_fix_applies_it_once(consumer_setup, broker):
+    database, effects, handler, consumer, bus = consumer_setup
+    broken, healthy = _unit("grid"), _unit("village")
+    (broken_id,) = await _send(broker.bootstrap_servers, [broken])
+    await _send(broker.bootstrap_servers, [healthy])
+    await eventually(lambda: _effects_for(database, effects, healthy.unit_id))
+
+    async def dead_lettered():
+        letters = await read_dead_letters(broker.bootstrap_servers, GRID_TOPIC)
+        return [d for d in letters if d.event_id == broken_id]
+
+    (letter,) = await eventually(dead_lettered)
+    assert letter.consumer == "test-svc.grid"
+    assert "grid units are not supported yet" in letter.error
+    assert await _effects_for(database, effects, broken.unit_id) == 0
+
+    handler.fixed = True
+    assert await replay(bus, GRID_TOPIC, [letter]) == 1
+    await eventually(lambda: _effects_for(database, effects, broken.unit_id))
+    assert await replay(bus, GRID_TOPIC, [letter]) == 1  # replaying twice changes nothing
+    before = consumer.duplicates
+    await eventually(lambda: _at_least(consumer.duplicates, before + 1))
+    assert await _effects_for(database, effects, broken.unit_id) == 1
+
+
+async def _at_least(value: int, minimum: int) -> bool:
+    return value >= minimum
