@@ -151,6 +151,8 @@ async def test_redelivered_event_has_one_effect(stack, broker):
     assert consumer.processed == processed
     listed = (await dispatch.client.get("/api/v1/dispatch/units", headers=identity_headers())).json()
     assert [u["id"] for u in listed["items"]].count(county["id"]) == 1
+    metrics = (await dispatch.client.get("/metrics")).text
+    assert f'events_consumed_total{{consumer="dispatch-svc.grid",outcome="duplicate",service="dispatch-svc"}} {float(consumer.duplicates)}' in metrics
 
 
 async def test_poison_event_goes_to_dlq_and_processing_continues(stack, broker):

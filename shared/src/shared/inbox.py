@@ -144,7 +144,10 @@ class EventConsumer:
         handler = self.handlers.get(type(event))
         if handler is None:
             return
-        bound = log.bind(consumer=self.name, event_id=envelope.id, event_type=envelope.type)
+        with structlog.contextvars.bound_contextvars(consumer=self.name, event_id=envelope.id, event_type=envelope.type):
+            await self._apply_with_retries(record, event, envelope, handler)
+
+    async def _apply_with_retries(self, record: ConsumerRecord, event: DomainEvent, envelope: Envelope, handler: Handler) -> None:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 if await self.apply(event, envelope, handler):
@@ -153,7 +156,7 @@ class EventConsumer:
                     self.duplicates += 1
                 return
             except Exception as exc:
-                bound.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
+                log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
                 if attempt == self.max_attempts:
                     await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
                     return

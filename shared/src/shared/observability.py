@@ -8,11 +8,13 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.ids import new_id
@@ -50,14 +52,35 @@ class Metrics:
             ["service", "method", "route", "status"],
             registry=self.registry,
         )
-        self.events = Counter(
-            "events_total", "Events published or consumed", ["service", "direction", "outcome"], registry=self.registry
-        )
         self.service = service
+
+    def watch_events(self, relay: Any, consumers: list[Any]) -> None:
+        """Expose the relay's and consumers' own counters (read at scrape time)."""
+        self.registry.register(_EventCollector(self.service, relay, consumers))
 
     def render(self) -> bytes:
         """The exposition text for /metrics."""
         return generate_latest(self.registry)
+
+
+class _EventCollector:
+    """Reads counters the relay and consumers keep, so they need not know about Prometheus."""
+
+    def __init__(self, service: str, relay: Any, consumers: list[Any]) -> None:
+        self.service, self.relay, self.consumers = service, relay, consumers
+
+    def collect(self):  # noqa: ANN201 - prometheus collector protocol
+        published = CounterMetricFamily("events_published", "Outbox rows published to Kafka", labels=["service"])
+        published.add_metric([self.service], self.relay.published)
+        consumed = CounterMetricFamily("events_consumed", "Events consumed, by outcome", labels=["service", "consumer", "outcome"])
+        for consumer in self.consumers:
+            consumed.add_metric([self.service, consumer.name, "applied"], consumer.processed)
+            consumed.add_metric([self.service, consumer.name, "duplicate"], consumer.duplicates)
+            consumed.add_metric([self.service, consumer.name, "dead_lettered"], consumer.dead_lettered)
+        assigned = GaugeMetricFamily("consumer_assigned", "1 when the consumer holds partitions", labels=["service", "consumer"])
+        for consumer in self.consumers:
+            assigned.add_metric([self.service, consumer.name], 1 if consumer.assigned.is_set() else 0)
+        return [published, consumed, assigned]
 
 
 class RequestContextMiddleware:

@@ -103,6 +103,7 @@ def build_service_app(
             )
             consumer.start()
             runtime.consumers.append(consumer)
+        metrics.watch_events(relay, runtime.consumers)
         if on_startup is not None:
             await on_startup(app, runtime)
         log.info("service.started", service=settings.service_name)
