@@ -67,3 +67,14 @@ def test_production_refuses_dev_secrets():
         GatewaySettings(environment="prod", identity_secret="x" * 40, jwt_secret="y" * 40)
     settings = GatewaySettings(environment="prod", identity_secret="x" * 40, jwt_secret="y" * 40, bootstrap_admin_password="a-strong-one")
     assert settings.environment == "prod"
+
+
+def test_only_locked_or_unreachable_databases_count_as_transient():
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from shared.problems import is_transient_database_error
+
+    assert is_transient_database_error(OperationalError("INSERT", {}, Exception("database is locked")))
+    assert is_transient_database_error(OperationalError("SELECT", {}, ConnectionRefusedError("Connection refused")))
+    assert not is_transient_database_error(OperationalError("INSERT", {}, Exception("table units has no column named x")))
+    assert not is_transient_database_error(ProgrammingError("SELECT", {}, Exception("syntax error")))

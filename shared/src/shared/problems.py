@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("shared.problems")
@@ -167,23 +167,50 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(request, Problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None)))
 
-    @app.exception_handler(OperationalError)
-    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        # A locked or unreachable database is a passing condition: say so, and nothing was written.
-        log.warning("database.unavailable", error=str(exc.orig)[:300])
-        return problem_response(request, Problem(503, "service_unavailable", "database unavailable, retry later", headers={"Retry-After": "1"}))
-
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated:
-            return problem_response(request, Problem(503, "service_unavailable", "database unavailable, retry later", headers={"Retry-After": "1"}))
+        if is_transient_database_error(exc):
+            # A locked or unreachable database is a passing condition: say so; the transaction rolled back.
+            log.warning("database.unavailable", error=str(exc.orig)[:300])
+            return problem_response(request, _unavailable("database unavailable, retry later"))
         log.exception("database.error")
         return problem_response(request, Problem(500, "internal_error"))
+
+    @app.exception_handler(ConnectionError)
+    async def _connection_error(request: Request, exc: ConnectionError) -> JSONResponse:
+        log.warning("dependency.unreachable", error=repr(exc))
+        return problem_response(request, _unavailable("a dependency is unreachable, retry later"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("request.unhandled", error=repr(exc))
         return problem_response(request, Problem(500, "internal_error"))
+
+
+_TRANSIENT_MARKERS = (
+    "database is locked",
+    "unable to open database",
+    "connection refused",
+    "too many connections",
+    "cannot connect now",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "connection was closed",
+    "server closed the connection",
+    "connection is closed",
+)
+
+
+def is_transient_database_error(exc: DBAPIError) -> bool:
+    """True for a locked or unreachable database (retry later), False for bugs such as a bad query."""
+    if exc.connection_invalidated:
+        return True
+    message = str(exc.orig).lower()
+    return any(marker in message for marker in _TRANSIENT_MARKERS)
+
+
+def _unavailable(detail: str) -> Problem:
+    return Problem(503, "service_unavailable", detail, headers={"Retry-After": "1"})
 
 
 # Documented on every route so the OpenAPI contract shows the error shape.
