@@ -1,0 +1,1 @@
+"""Deeds reported by other services' events, credited to the ledger exactly once."""

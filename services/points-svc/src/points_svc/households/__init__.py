@@ -1,0 +1,1 @@
+"""Households, kept from grid-svc's events as appraisal candidates (names and addresses only)."""

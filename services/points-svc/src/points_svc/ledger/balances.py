@@ -1,0 +1,114 @@
+"""Balances: members' points per month, kept with every entry, summed for any span of months."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from points_svc.ledger.models import Balance, Entry
+from points_svc.members.models import Member, MemberBalance, PeriodBalance
+from shared.identity import Identity
+from shared.scope import in_subtree, scope_condition
+
+
+class MemberTotal(BaseModel):
+    """A member's points over a span of months."""
+
+    member_id: str
+    name: str
+    branch_unit_id: str
+    town_unit_id: str | None
+    points: int
+    entries: int
+
+
+class BranchTotal(BaseModel):
+    """A branch's points over a span of months."""
+
+    branch_unit_id: str
+    members: int
+    points: int
+    entries: int
+
+
+async def member_balance(
+    session: AsyncSession, *, member: Member, from_period: str | None, to_period: str | None
+) -> MemberBalance:
+    """A member's points in total and per month (optionally within a span of months)."""
+    statement = select(Balance).where(Balance.member_id == member.id)
+    if from_period is not None:
+        statement = statement.where(Balance.period >= from_period)
+    if to_period is not None:
+        statement = statement.where(Balance.period <= to_period)
+    rows = (await session.execute(statement.order_by(Balance.period))).scalars().all()
+    periods = [PeriodBalance(period=r.period, points=r.points, entries=r.entries) for r in rows]
+    return MemberBalance(
+        member_id=member.id, name=member.name, branch_unit_id=member.branch_unit_id,
+        points=sum(p.points for p in periods), entries=sum(p.entries for p in periods), periods=periods,
+    )
+
+
+async def entries_sum(session: AsyncSession, *, member_id: str) -> int:
+    """The plain sum of a member's entries (what every balance must equal)."""
+    return int(await session.scalar(select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member_id)) or 0)
+
+
+def member_totals_query(
+    *, identity: Identity, scope_path: str | None, periods: list[str] | None, under_path: str | None,
+    branch_unit_id: str | None, town_unit_id: str | None, include_left: bool = False,
+) -> Select:
+    """Members in scope with their points over `periods` (all time when None), highest first.
+
+    Members without entries in the span are listed with 0, so a ranking shows everyone.
+    """
+    conditions = [Balance.member_id == Member.id]
+    if periods is not None:
+        conditions.append(Balance.period.in_(periods))
+    points = func.coalesce(func.sum(Balance.points), 0).label("points")
+    entries = func.coalesce(func.sum(Balance.entries), 0).label("entries")
+    statement = (
+        select(Member.id, Member.name, Member.branch_unit_id, Member.town_unit_id, points, entries)
+        .select_from(Member)
+        .outerjoin(Balance, and_(*conditions))
+    )
+    statement = statement.where(scope_condition(Member.unit_path, identity, scope_path))
+    if under_path is not None:
+        statement = statement.where(in_subtree(Member.unit_path, under_path))
+    if branch_unit_id is not None:
+        statement = statement.where(Member.branch_unit_id == branch_unit_id)
+    if town_unit_id is not None:
+        statement = statement.where(Member.town_unit_id == town_unit_id)
+    if not include_left:
+        statement = statement.where(Member.left_on.is_(None))
+    return statement.group_by(Member.id, Member.name, Member.branch_unit_id, Member.town_unit_id).order_by(
+        points.desc(), Member.name, Member.id
+    )
+
+
+def to_member_total(row) -> MemberTotal:  # noqa: ANN001 - a result row
+    """A row of `member_totals_query` as the API returns it."""
+    return MemberTotal(
+        member_id=row.id, name=row.name, branch_unit_id=row.branch_unit_id, town_unit_id=row.town_unit_id,
+        points=int(row.points), entries=int(row.entries),
+    )
+
+
+def branch_totals_query(*, identity: Identity, scope_path: str | None, periods: list[str] | None, under_path: str | None) -> Select:
+    """Branches in scope with their points over `periods`, highest first."""
+    statement = select(
+        Entry.branch_unit_id,
+        func.count(func.distinct(Entry.member_id)).label("members"),
+        func.sum(Entry.points).label("points"),
+        func.count().label("entries"),
+    ).where(scope_condition(Entry.unit_path, identity, scope_path))
+    if periods is not None:
+        statement = statement.where(Entry.period.in_(periods))
+    if under_path is not None:
+        statement = statement.where(in_subtree(Entry.unit_path, under_path))
+    return statement.group_by(Entry.branch_unit_id).order_by(func.sum(Entry.points).desc(), Entry.branch_unit_id)
+
+
+def count_of(statement: Select) -> Select:
+    """The number of rows `statement` returns (for a page's total)."""
+    return select(func.count()).select_from(statement.order_by(None).subquery())

@@ -1,0 +1,1 @@
+"""The roster of party members, kept from grid-svc's member events."""

@@ -1,0 +1,69 @@
+"""The member family: the roster points-svc keeps from grid-svc's events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Index
+from sqlmodel import Field
+
+from points_svc.db import PointsModel
+
+
+class Member(PointsModel, table=True):
+    """A party member as points-svc knows them: name, organisation and the branch they score in."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        Index("ix_members_unit_path", "unit_path", postgresql_ops={"unit_path": "text_pattern_ops"}),
+        Index("ix_members_branch", "branch_unit_id", "name"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64, description="grid-svc's member id")
+    person_id: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=100)
+    party_org_id: str = Field(max_length=64)
+    org_kind: str = Field(max_length=16)
+    org_unit_id: str = Field(max_length=64)
+    unit_path: str = Field(max_length=400)
+    branch_unit_id: str = Field(max_length=64)
+    town_unit_id: str | None = Field(default=None, max_length=64, index=True)
+    joined_on: date
+    left_on: date | None = None
+    updated_at: datetime
+
+
+class MemberPublic(BaseModel):
+    """A member as the API returns it (names only: no personal data is kept here)."""
+
+    id: str
+    person_id: str
+    name: str
+    party_org_id: str
+    org_kind: str
+    org_unit_id: str
+    unit_path: str
+    branch_unit_id: str
+    town_unit_id: str | None
+    joined_on: date
+    left_on: date | None
+
+
+class PeriodBalance(BaseModel):
+    """A member's points in one month."""
+
+    period: str
+    points: int
+    entries: int
+
+
+class MemberBalance(BaseModel):
+    """A member's balance: the sum of their ledger entries, in total and per month."""
+
+    member_id: str
+    name: str
+    branch_unit_id: str
+    points: int
+    entries: int
+    periods: list[PeriodBalance]

@@ -1,0 +1,1 @@
+"""Monthly public notices (一月一公示): frozen snapshots, objections, and closing the month."""
