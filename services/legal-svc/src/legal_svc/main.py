@@ -2,6 +2,9 @@
 
 from fastapi import FastAPI
 
+import legal_svc.models  # noqa: F401  registers every table
+from legal_svc.advisers.views import router as advisers_router
+from legal_svc.cases.views import router as cases_router
 from legal_svc.consumers import CONSUMERS
 from legal_svc.db import grid, platform
 from legal_svc.settings import LegalSettings
@@ -15,6 +18,6 @@ def create_app(settings: LegalSettings | None = None) -> FastAPI:
         title="legal-svc",
         description="Legal advisers, consultations, mediation cases, enforcement, publicity and patrols.",
         tables=platform,
-        routers=[grid.router("legal")],
+        routers=[grid.router("legal"), advisers_router, cases_router],
         consumers=CONSUMERS,
     )

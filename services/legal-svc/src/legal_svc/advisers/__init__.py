@@ -1,0 +1,1 @@
+"""Legal advisers (法律顾问): village assignments with duty days, consultations and legal affairs."""

@@ -1,0 +1,74 @@
+"""Records belong to grid units: scope and subtree filters against legal-svc's grid replica.
+
+Records store only their `unit_id`; scope is checked by joining the replica, so a unit moved
+in grid-svc moves its legal records with it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from legal_svc.db import grid
+from shared.grid_replica import GridUnit
+from shared.identity import Identity
+from shared.problems import not_found, unprocessable
+from shared.scope import in_subtree, scope_condition
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+units_table = grid.table
+
+
+def today() -> date:
+    """Today's date in Asia/Shanghai (the date users mean)."""
+    return datetime.now(SHANGHAI).date()
+
+
+async def unit_for_write(session: AsyncSession, identity: Identity, unit_id: str, *, field: str = "unit_id") -> GridUnit:
+    """A unit in the caller's scope that records may be attributed to (404 outside scope, 422 if retired)."""
+    unit = await grid.get_in_scope(session, identity, unit_id)
+    if unit.retired_at is not None:
+        raise unprocessable(f"unit {unit.name} is retired", loc=["body", field])
+    return unit
+
+
+async def record_in_scope(session: AsyncSession, identity: Identity, unit_id: str, what: str) -> GridUnit:
+    """The unit of a loaded record, or 404 (named after the record) when it lies outside scope."""
+    unit = await grid.get(session, unit_id)
+    scope_path = await grid.scope_path(session, identity)
+    if unit is None or not (identity.unrestricted or (scope_path is not None and unit.path.startswith(scope_path))):
+        raise not_found(what)
+    return unit
+
+
+async def scoped(
+    session: AsyncSession, statement: Select, unit_column: ColumnElement, identity: Identity, under: str | None
+) -> Select:
+    """Restrict `statement` to records whose unit lies in the caller's scope (and under `under`)."""
+    statement = statement.join(units_table, units_table.c.id == unit_column).where(
+        scope_condition(units_table.c.path, identity, await grid.scope_path(session, identity))
+    )
+    if under is not None:
+        parent = await grid.get_in_scope(session, identity, under)
+        statement = statement.where(in_subtree(units_table.c.path, parent.path))
+    return statement
+
+
+async def subtree_path(session: AsyncSession, identity: Identity, unit_id: str) -> str:
+    """Path of a unit in scope, for subtree aggregates."""
+    return (await grid.get_in_scope(session, identity, unit_id)).path
+
+
+def units_under(path: str) -> Select:
+    """Ids of every unit in the subtree at `path` (inclusive)."""
+    return select(units_table.c.id).where(in_subtree(units_table.c.path, path))
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    """422 when a period ends before it starts."""
+    if start is not None and end is not None and end < start:
+        raise unprocessable("`to` is before `from`", loc=["query", "to"])
