@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := -e 'shared[broker]' -e services/grid-svc -e services/points-svc -e services/dispatch-svc -e services/legal-svc -e services/gateway
 
-.PHONY: venv run test test-unit test-integration lint-imports compose-check clean
+.PHONY: venv run test test-unit lint-imports compose-check bench clean
 
 $(STAMP): shared/pyproject.toml services/*/pyproject.toml requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -26,6 +26,11 @@ test: venv
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit
+
+## Load scenarios with wrk (Debian package `wrk`) on PostgreSQL; reports in bench/out/.
+bench: venv
+	@command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench run
 
 lint-imports: venv
 	$(BIN)/lint-imports

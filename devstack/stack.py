@@ -55,6 +55,8 @@ class ProcessStack:
     default_ports: bool = False
     database_urls: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # e.g. ["taskset", "-c", "0"] to pin the services to one core while a load generator uses the other
+    command_prefix: list[str] = field(default_factory=list)
     broker: LocalBroker | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -86,7 +88,7 @@ class ProcessStack:
         service = self.services[name]
         log_file = open(service.log_path, "ab")  # noqa: SIM115 - owned by the child process
         service.process = subprocess.Popen(
-            [sys.executable, "-m", service.package, "serve", "--host", "127.0.0.1", "--port", str(service.port)],
+            [*self.command_prefix, sys.executable, "-m", service.package, "serve", "--host", "127.0.0.1", "--port", str(service.port)],
             env=service.env,
             stdout=log_file,
             stderr=log_file,
