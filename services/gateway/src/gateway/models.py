@@ -1,5 +1,6 @@
 """Every table of the gateway, imported in one place for migrations and tests."""
 
 from gateway.accounts.models import User
+from gateway.apikeys.models import ApiKey
 
-__all__ = ["User"]
+__all__ = ["ApiKey", "User"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, String
 from sqlmodel import Field
 
@@ -27,7 +27,36 @@ class UserBase(GatewayModel):
 class UserCreate(UserBase):
     """A new user with their initial password."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "wang.secretary",
+                    "display_name": "王书记",
+                    "role": "village_secretary",
+                    "scope_unit_id": "01JD0000000000000000000V01",
+                    "password": "a-long-initial-password",
+                }
+            ]
+        }
+    )
+
     password: str = Field(min_length=8, max_length=128)
+
+
+class UserUpdate(BaseModel):
+    """What an admin may change on a user; omitted fields stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"active": False}, {"role": "grid_worker", "scope_unit_id": "01JD0000000000000000000G01"}]}
+    )
+
+    display_name: str | None = Field(None, max_length=100)
+    role: Role | None = None
+    scope_unit_id: str | None = Field(None, max_length=26)
+    person_id: str | None = Field(None, max_length=26)
+    active: bool | None = Field(None, description="false disables the account: its tokens stop working")
+    password: str | None = Field(None, min_length=8, max_length=128, description="a new password")
 
 
 class User(UserBase, table=True):
@@ -38,8 +67,12 @@ class User(UserBase, table=True):
     id: str = Field(primary_key=True, max_length=26)
     username: str = Field(max_length=64, unique=True, index=True)
     password_hash: str = Field(max_length=200)
+    # Materialised path of the scope unit when it was set, so lists filter by subtree here.
+    scope_path: str | None = Field(None, max_length=400, index=True)
     active: bool = True
+    created_by: str | None = Field(None, max_length=26)
     created_at: datetime
+    updated_at: datetime | None = None
 
 
 class UserPublic(UserBase):
@@ -48,10 +81,13 @@ class UserPublic(UserBase):
     id: str
     active: bool
     created_at: datetime
+    updated_at: datetime | None = None
 
 
 class Token(BaseModel):
     """OAuth2 bearer token answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"access_token": "eyJhbGciOi…", "token_type": "bearer", "expires_in": 3600}]})
 
     access_token: str
     token_type: str = "bearer"

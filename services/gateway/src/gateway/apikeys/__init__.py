@@ -1,0 +1,1 @@
+"""API keys for county systems: scoped, per-domain rights, expiring, revocable, stored hashed."""
