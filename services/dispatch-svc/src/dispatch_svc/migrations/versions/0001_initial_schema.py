@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:30:19.844473
+Create Date: 2026-11-27 08:44:34.620300
 """
 
 from alembic import op
@@ -68,11 +68,237 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_unsent', ['sent_at', 'seq'], unique=False)
 
+    op.create_table('providers',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('kind', sa.Enum('organisation', 'team', name='providerkind', native_enum=False, length=20), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('area_unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('area_path', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('contact_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('contact_phone', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('capacity_per_month', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_providers_area_path'), ['area_path'], unique=False)
+
+    op.create_table('roster_households',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_path', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('head_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('roster_households', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_roster_households_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('roster_liaisons',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('kind', sa.Enum('member_household', 'cadre_grid', 'cadre_household', name='liaisonkind', native_enum=False, length=20), nullable=False),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('member_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_path', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ended_on', sa.Date(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('roster_liaisons', schema=None) as batch_op:
+        batch_op.create_index('ix_roster_liaisons_household', ['household_id', 'kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roster_liaisons_person_id'), ['person_id'], unique=False)
+        batch_op.create_index('ix_roster_liaisons_unit', ['unit_id', 'kind'], unique=False)
+
+    op.create_table('roster_members',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('org_unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('joined_on', sa.Date(), nullable=False),
+    sa.Column('left_on', sa.Date(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('roster_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_roster_members_person_id'), ['person_id'], unique=False)
+
+    op.create_table('roster_people',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('left_on', sa.Date(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('roster_people', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_roster_people_household_id'), ['household_id'], unique=False)
+
+    op.create_table('service_types',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('category', sa.Enum('emergency_training', 'culture', 'health', 'legal', 'elderly_care', 'repairs', 'other', name='category', native_enum=False, length=30), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('response_hours', sa.Integer(), nullable=False),
+    sa.Column('completion_days', sa.Integer(), nullable=False),
+    sa.Column('route_to', sa.Enum('liaison', 'provider', name='routeto', native_enum=False, length=16), nullable=False),
+    sa.Column('attributes', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code')
+    )
+    op.create_table('orders',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('service_type_id', sa.String(length=26), nullable=False),
+    sa.Column('service_type_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_path', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('requester_kind', sa.Enum('resident', 'household', 'group', name='requesterkind', native_enum=False, length=16), nullable=False),
+    sa.Column('requester_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('requester_person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('contact_phone', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('channel', sa.Enum('app', 'phone', 'in_person', 'grid_worker', 'open311', name='channel', native_enum=False, length=16), nullable=False),
+    sa.Column('entered_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lng', sa.Float(), nullable=True),
+    sa.Column('wished_on', sa.Date(), nullable=True),
+    sa.Column('attributes', sa.JSON(), nullable=False),
+    sa.Column('media_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('status', sa.Enum('submitted', 'accepted', 'dispatched', 'in_progress', 'completed', 'evaluated', 'returned', 'cancelled', 'rejected', name='status', native_enum=False, length=16), nullable=False),
+    sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('proposed_person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('proposed_person_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('proposed_provider_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('assignee_person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('assignee_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('plan_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('session_item_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('served_by_person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('served_by_party_member', sa.Boolean(), nullable=False),
+    sa.Column('satisfaction', sa.Integer(), nullable=True),
+    sa.Column('evaluation_comment', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('return_count', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('dispatched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('evaluated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('response_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('completion_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('response_overdue', sa.Boolean(), nullable=False),
+    sa.Column('completion_overdue', sa.Boolean(), nullable=False),
+    sa.Column('escalation', sa.Enum('none', 'village', 'town', name='escalation', native_enum=False, length=16), nullable=False),
+    sa.Column('escalated_unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('open311_token', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['service_type_id'], ['service_types.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('number'),
+    sa.UniqueConstraint('open311_token')
+    )
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orders_entered_by'), ['entered_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_plan_id'), ['plan_id'], unique=False)
+        batch_op.create_index('ix_orders_provider_dispatched', ['provider_id', 'dispatched_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_service_type_id'), ['service_type_id'], unique=False)
+        batch_op.create_index('ix_orders_status_submitted', ['status', 'submitted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index('ix_orders_unit_path', ['unit_path'], unique=False, postgresql_ops={'unit_path': 'text_pattern_ops'})
+
+    op.create_table('provider_services',
+    sa.Column('provider_id', sa.String(length=26), nullable=False),
+    sa.Column('service_type_id', sa.String(length=26), nullable=False),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['service_type_id'], ['service_types.id'], ),
+    sa.PrimaryKeyConstraint('provider_id', 'service_type_id')
+    )
+    with op.batch_alter_table('provider_services', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_provider_services_service_type_id'), ['service_type_id'], unique=False)
+
+    op.create_table('order_transitions',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('order_id', sa.String(length=26), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('from_status', sa.Enum('submitted', 'accepted', 'dispatched', 'in_progress', 'completed', 'evaluated', 'returned', 'cancelled', 'rejected', name='status', native_enum=False, length=16), nullable=True),
+    sa.Column('to_status', sa.Enum('submitted', 'accepted', 'dispatched', 'in_progress', 'completed', 'evaluated', 'returned', 'cancelled', 'rejected', name='status', native_enum=False, length=16), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('actor_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('actor_role', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('order_transitions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_transitions_order_id'), ['order_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('order_transitions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_transitions_order_id'))
+
+    op.drop_table('order_transitions')
+    with op.batch_alter_table('provider_services', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_provider_services_service_type_id'))
+
+    op.drop_table('provider_services')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_unit_path', postgresql_ops={'unit_path': 'text_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_orders_unit_id'))
+        batch_op.drop_index('ix_orders_status_submitted')
+        batch_op.drop_index(batch_op.f('ix_orders_service_type_id'))
+        batch_op.drop_index('ix_orders_provider_dispatched')
+        batch_op.drop_index(batch_op.f('ix_orders_plan_id'))
+        batch_op.drop_index(batch_op.f('ix_orders_household_id'))
+        batch_op.drop_index(batch_op.f('ix_orders_entered_by'))
+
+    op.drop_table('orders')
+    op.drop_table('service_types')
+    with op.batch_alter_table('roster_people', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_roster_people_household_id'))
+
+    op.drop_table('roster_people')
+    with op.batch_alter_table('roster_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_roster_members_person_id'))
+
+    op.drop_table('roster_members')
+    with op.batch_alter_table('roster_liaisons', schema=None) as batch_op:
+        batch_op.drop_index('ix_roster_liaisons_unit')
+        batch_op.drop_index(batch_op.f('ix_roster_liaisons_person_id'))
+        batch_op.drop_index('ix_roster_liaisons_household')
+
+    op.drop_table('roster_liaisons')
+    with op.batch_alter_table('roster_households', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_roster_households_unit_id'))
+
+    op.drop_table('roster_households')
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_providers_area_path'))
+
+    op.drop_table('providers')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_unsent')
 

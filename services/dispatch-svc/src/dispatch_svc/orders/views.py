@@ -1,0 +1,248 @@
+"""HTTP endpoints for orders under `/api/v1/dispatch/orders`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch_svc.access import scope_path
+from dispatch_svc.clock import MONTH_PATTERN, ClockDep
+from dispatch_svc.db import grid, platform
+from dispatch_svc.orders import service
+from dispatch_svc.orders.models import (
+    Channel,
+    CompleteBody,
+    DispatchBody,
+    Escalation,
+    EvaluateBody,
+    NoteBody,
+    Order,
+    OrderCreate,
+    OrderDetail,
+    OrderPublic,
+    ReasonBody,
+    TransitionPublic,
+)
+from dispatch_svc.orders.routing import Routing
+from dispatch_svc.orders.states import Status, allowed_actions
+from dispatch_svc.privacy import phone_for
+from shared.idempotency import IdempotencyDep
+from shared.identity import CurrentIdentity, Identity
+from shared.pagination import Page, PageDep, paginate
+from shared.service import DatabaseDep
+
+router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
+
+
+def public(order: Order, identity: Identity, *, in_list: bool) -> OrderPublic:
+    """The API shape of an order, the phone masked as this caller must see it."""
+    data = order.model_dump()
+    data["contact_phone"] = phone_for(identity, order.contact_phone, in_list=in_list)
+    data["allowed_actions"] = allowed_actions(order.status)
+    return OrderPublic.model_validate(data)
+
+
+async def detail(session: AsyncSession, order: Order, identity: Identity) -> OrderDetail:
+    """An order with its recorded history."""
+    history = await service.transitions_of(session, order.id)
+    return OrderDetail(
+        **public(order, identity, in_list=False).model_dump(),
+        transitions=[TransitionPublic.model_validate(t, from_attributes=True) for t in history],
+    )
+
+
+@router.post("", status_code=201, response_model=OrderDetail, summary="Place an order (点单)")
+async def create_order(body: OrderCreate, db: DatabaseDep, identity: CurrentIdentity, idempotency: IdempotencyDep, clock: ClockDep):
+    """Place an order for a service type in a unit (or for a household, whose micro grid is the unit).
+
+    Residents order for themselves; grid workers and cadres may enter orders on residents' behalf
+    (set `channel`). The order's attributes are checked against its service type (422
+    `attribute_required` / `invalid_attribute`). The response and completion clocks start now,
+    and the order is proposed to the liaison cadre responsible for the household or its grid, or
+    to a provider offering the service there with capacity left.
+    """
+
+    async def create(session):
+        order = await service.create_order(session, identity=identity, data=body, now=clock.now())
+        return await detail(session, order, identity)
+
+    return await idempotency.run(db, platform.idempotency, identity, create)
+
+
+@router.get("", response_model=Page[OrderPublic], summary="List orders")
+async def list_orders(
+    db: DatabaseDep,
+    identity: CurrentIdentity,
+    page: PageDep,
+    under: Annotated[str | None, Query(max_length=26, description="only orders in this unit's subtree")] = None,
+    status: Annotated[list[Status] | None, Query(description="one or more statuses")] = None,
+    service_type_id: Annotated[list[str] | None, Query(description="one or more service types")] = None,
+    provider_id: Annotated[str | None, Query(max_length=26)] = None,
+    assignee_person_id: Annotated[str | None, Query(max_length=26)] = None,
+    household_id: Annotated[str | None, Query(max_length=26)] = None,
+    channel: Channel | None = None,
+    overdue: Annotated[bool | None, Query(description="flagged overdue on either clock")] = None,
+    escalation: Escalation | None = None,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="submitted in this month (Asia/Shanghai)")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="submitted on or after this day (Asia/Shanghai)")] = None,
+    to: Annotated[date | None, Query(description="submitted on or before this day (Asia/Shanghai)")] = None,
+    plan_id: Annotated[str | None, Query(max_length=26)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="number or description contains")] = None,
+) -> Page[OrderPublic]:
+    """Orders in the caller's scope (residents: their own), newest first; phones masked."""
+    start, end = service.month_window(month, from_, to)
+    async with db.session() as session:
+        under_path = (await grid.get_in_scope(session, identity, under)).path if under else None
+        statement = service.list_orders_query(
+            identity=identity, caller_path=await scope_path(session, identity), under_path=under_path, statuses=status,
+            service_type_ids=service_type_id, provider_id=provider_id, assignee_person_id=assignee_person_id,
+            household_id=household_id, channel=channel, overdue=overdue, escalation=escalation,
+            submitted_from=start, submitted_to=end, plan_id=plan_id, q=q,
+        )
+        rows, total = await paginate(session, statement, page)
+    return Page(items=[public(o, identity, in_list=True) for o in rows], total=total, page=page.page, per_page=page.per_page)
+
+
+@router.get("/{order_id}", response_model=OrderDetail, summary="Read an order with its history")
+async def read_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity) -> OrderDetail:
+    """One order and every transition (who, when, from, to, why); 404 outside scope."""
+    async with db.session() as session:
+        order = await service.get_order(session, identity=identity, order_id=order_id)
+        return await detail(session, order, identity)
+
+
+class LiaisonOption(BaseModel):
+    """A person answering for the order's household or grid."""
+
+    person_id: str
+    name: str
+    kind: str
+    unit_id: str
+
+
+class ProviderOption(BaseModel):
+    """A provider offering the service where the order is."""
+
+    provider_id: str
+    name: str
+    area_unit_id: str
+    capacity: int
+    used: int
+    left: int
+
+
+class RoutingPublic(BaseModel):
+    """Candidates for dispatching one order, best first, and what an empty dispatch would pick."""
+
+    order_id: str
+    route_to: str
+    proposed_person_id: str | None
+    proposed_provider_id: str | None
+    liaisons: list[LiaisonOption]
+    providers: list[ProviderOption]
+
+
+def routing_public(order_id: str, routing: Routing) -> RoutingPublic:
+    """The API shape of a routing."""
+    return RoutingPublic(
+        order_id=order_id,
+        route_to=routing.route_to.value,
+        proposed_person_id=routing.liaison.person_id if routing.liaison else None,
+        proposed_provider_id=routing.provider.provider_id if routing.provider else None,
+        liaisons=[LiaisonOption(person_id=l.person_id, name=l.name, kind=l.kind.value, unit_id=l.unit_id) for l in routing.liaisons],
+        providers=[
+            ProviderOption(provider_id=p.provider_id, name=p.name, area_unit_id=p.area_unit_id, capacity=p.capacity, used=p.used, left=p.left)
+            for p in routing.providers
+        ],
+    )
+
+
+@router.get("/{order_id}/routing", response_model=RoutingPublic, summary="Whom an order can be dispatched to")
+async def order_routing(order_id: str, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep) -> RoutingPublic:
+    """Liaison cadres for the household and its grids (nearest first) and providers covering the unit with their capacity left this month."""
+    async with db.session() as session:
+        order, routing = await service.routing_for(session, identity=identity, order_id=order_id, now=clock.now())
+    return routing_public(order.id, routing)
+
+
+async def _answer(db, identity: Identity, order: Order) -> OrderDetail:  # noqa: ANN001 - Database
+    async with db.session() as session:
+        return await detail(session, order, identity)
+
+
+@router.post("/{order_id}/accept", response_model=OrderDetail, summary="Accept an order (受理)")
+async def accept_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep, body: NoteBody | None = None) -> OrderDetail:
+    """submitted → accepted; stops the response clock. Any other state answers 409 `illegal_transition`."""
+    async with db.transaction() as session:
+        order = await service.accept_order(session, identity=identity, order_id=order_id, now=clock.now(), note=body.note if body else "")
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/dispatch", response_model=OrderDetail, summary="Dispatch an order (派单)")
+async def dispatch_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep, body: DispatchBody | None = None) -> OrderDetail:
+    """accepted or returned → dispatched, to `provider_id` or `assignee_person_id` (an empty body takes the routing proposal).
+
+    A provider must be active, offer the service, cover the unit and have capacity left this
+    month (409 `capacity_exhausted` otherwise).
+    """
+    body = body or DispatchBody()
+    async with db.transaction() as session:
+        order = await service.dispatch_order(
+            session, identity=identity, order_id=order_id, now=clock.now(), provider_id=body.provider_id,
+            assignee_person_id=body.assignee_person_id, note=body.note,
+        )
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/start", response_model=OrderDetail, summary="Start work on an order (办理中)")
+async def start_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep, body: NoteBody | None = None) -> OrderDetail:
+    """dispatched → in_progress (by staff or the person it was dispatched to)."""
+    async with db.transaction() as session:
+        order = await service.start_order(session, identity=identity, order_id=order_id, now=clock.now(), note=body.note if body else "")
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/return", response_model=OrderDetail, summary="Return an order (退单)")
+async def return_order(order_id: str, body: ReasonBody, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep) -> OrderDetail:
+    """dispatched or in_progress → returned: the provider declines, with the reason; the order waits for another dispatch."""
+    async with db.transaction() as session:
+        order = await service.return_order(session, identity=identity, order_id=order_id, now=clock.now(), reason=body.reason)
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/complete", response_model=OrderDetail, summary="Complete an order (办结)")
+async def complete_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep, body: CompleteBody | None = None) -> OrderDetail:
+    """in_progress → completed; records who served it and whether they are a party member (points-svc credits the deed)."""
+    async with db.transaction() as session:
+        order = await service.complete_order(session, identity=identity, order_id=order_id, now=clock.now(), body=body or CompleteBody())
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/evaluate", response_model=OrderDetail, summary="Evaluate an order (评价)")
+async def evaluate_order(order_id: str, body: EvaluateBody, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep) -> OrderDetail:
+    """completed → evaluated, with satisfaction 1–5 and a comment (the resident, or staff entering it)."""
+    async with db.transaction() as session:
+        order = await service.evaluate_order(
+            session, identity=identity, order_id=order_id, now=clock.now(), satisfaction=body.satisfaction, comment=body.comment
+        )
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderDetail, summary="Cancel an order (撤销)")
+async def cancel_order(order_id: str, body: ReasonBody, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep) -> OrderDetail:
+    """Any open state → cancelled, with the reason (the resident who placed it, or staff)."""
+    async with db.transaction() as session:
+        order = await service.cancel_order(session, identity=identity, order_id=order_id, now=clock.now(), reason=body.reason)
+    return await _answer(db, identity, order)
+
+
+@router.post("/{order_id}/reject", response_model=OrderDetail, summary="Reject an order (不予受理)")
+async def reject_order(order_id: str, body: ReasonBody, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep) -> OrderDetail:
+    """submitted, accepted or returned → rejected, with the reason the resident will read."""
+    async with db.transaction() as session:
+        order = await service.reject_order(session, identity=identity, order_id=order_id, now=clock.now(), reason=body.reason)
+    return await _answer(db, identity, order)
