@@ -215,3 +215,22 @@ class LiaisonUnlinked(LiaisonEvent):
     household_id: str | None = None
     unit_id: str
     ended_on: date
+
+
+class HouseholdUpdated(HouseholdEvent):
+    """A household's address, head, size or tags changed (the full new values)."""
+
+    event_type: ClassVar[str] = f"{_P}.household.updated.v1"
+    unit_id: str
+    address: str
+    head_name: str | None = None
+    size: int = 1
+    tags: list[str] = []
+
+
+class HouseholdDissolved(HouseholdEvent):
+    """A household was closed on `dissolved_on` (its record and history stay)."""
+
+    event_type: ClassVar[str] = f"{_P}.household.dissolved.v1"
+    unit_id: str
+    dissolved_on: date

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, field_validator
-from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from sqlalchemy import Column, Enum, Index, Integer, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from grid_svc.db import GridModel
@@ -47,6 +47,7 @@ class UnitCreate(UnitBase):
     level: Level
     parent_id: str | None = Field(None, max_length=26)
     boundary: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon (lng, lat)")
+    established_on: date | None = Field(None, description="first day of the unit's placement history (default today)")
 
     @field_validator("name")
     @classmethod
@@ -67,6 +68,20 @@ class UnitMove(BaseModel):
     """Re-parent a unit (its level must still be the next level of the new parent's)."""
 
     parent_id: str = Field(max_length=26)
+    moved_on: date | None = Field(None, description="day the re-gridding takes effect (default today, Asia/Shanghai)")
+
+
+class UnitBatchItem(UnitCreate):
+    """One unit of a batch: its parent is an existing unit (`parent_id`) or an earlier item (`parent_ref`)."""
+
+    ref: str | None = Field(None, max_length=64, description="a name later items use as parent_ref")
+    parent_ref: str | None = Field(None, max_length=64)
+
+
+class UnitBatch(BaseModel):
+    """Units created together in one transaction (all or nothing), in order."""
+
+    units: list[UnitBatchItem] = Field(min_length=1, max_length=5000)
 
 
 class UnitBoundary(BaseModel):
@@ -83,6 +98,7 @@ class Unit(UnitBase, table=True):
         UniqueConstraint("parent_id", "code", name="uq_units_parent_code"),
         Index("ix_units_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
         Index("ix_units_level_path", "level", "path", postgresql_ops={"path": "text_pattern_ops"}),
+        Index("ix_units_bbox", "level", "min_lng", "max_lng"),
     )
 
     id: str = Field(primary_key=True, max_length=26)
@@ -95,9 +111,40 @@ class Unit(UnitBase, table=True):
     boundary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     centroid_lng: float | None = None
     centroid_lat: float | None = None
+    # The boundary's bounding box lets `locate` pick candidates from an index before shapely tests them.
+    min_lng: float | None = None
+    min_lat: float | None = None
+    max_lng: float | None = None
+    max_lat: float | None = None
     created_at: datetime
     updated_at: datetime
     retired_at: datetime | None = None
+
+
+class UnitPlacement(GridModel, table=True):
+    """Where a unit sat in the tree during [starts_on, ends_on): re-gridding keeps history."""
+
+    __tablename__ = "unit_placements"
+    __table_args__ = (Index("ix_unit_placements_unit", "unit_id", "starts_on"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    unit_id: str = Field(foreign_key="units.id", max_length=26)
+    parent_id: str | None = Field(default=None, max_length=26)
+    path: str = Field(max_length=400)
+    full_code: str = Field(max_length=300)
+    starts_on: date
+    ends_on: date | None = None
+
+
+class UnitPlacementPublic(BaseModel):
+    """One period of a unit's position in the tree."""
+
+    unit_id: str
+    parent_id: str | None
+    path: str
+    full_code: str
+    starts_on: date
+    ends_on: date | None
 
 
 class UnitPublic(UnitBase):

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import RootModel
 
 from grid_svc.units import service
 from grid_svc.units.models import (
     LevelCounts,
     Level,
+    UnitBatch,
     UnitBoundary,
     UnitCreate,
     UnitDetail,
     UnitMove,
+    UnitPlacementPublic,
     UnitPublic,
     UnitRename,
 )
@@ -37,6 +40,24 @@ async def create_unit(body: UnitCreate, db: DatabaseDep, identity: CurrentIdenti
     async def create(session):
         unit = await service.create_unit(session, identity=identity, data=body)
         return UnitDetail.model_validate(unit, from_attributes=True)
+
+    return await idempotency.run(db, platform.idempotency, identity, create)
+
+
+@router.post(":batch", status_code=201, response_model=list[UnitPublic], summary="Create many units at once")
+async def create_units(body: UnitBatch, db: DatabaseDep, identity: CurrentIdentity, idempotency: IdempotencyDep):
+    """Create up to 5,000 units in one transaction, in order, with the same rules and events as one by one.
+
+    An item's parent is an existing unit (`parent_id`) or an earlier item (`parent_ref` naming its `ref`).
+    Any invalid item rejects the whole batch; the error names the item (`units[i]`).
+    """
+
+    class Created(RootModel[list[UnitPublic]]):
+        pass
+
+    async def create(session):
+        units = await service.create_units(session, identity=identity, items=body.units)
+        return Created([UnitPublic.model_validate(u, from_attributes=True) for u in units])
 
     return await idempotency.run(db, platform.idempotency, identity, create)
 
@@ -92,9 +113,12 @@ async def set_boundary(unit_id: str, body: UnitBoundary, db: DatabaseDep, identi
 
 @router.post("/{unit_id}/move", response_model=UnitPublic, summary="Move a unit to another parent")
 async def move_unit(unit_id: str, body: UnitMove, db: DatabaseDep, identity: CurrentIdentity) -> UnitPublic:
-    """Re-parent a unit with its subtree; the new parent must be of the level above (422 otherwise)."""
+    """Re-parent a unit with its subtree from `moved_on`; the new parent must be of the level above (422 otherwise).
+
+    Every unit of the subtree keeps its earlier position in its placement history.
+    """
     async with db.transaction() as session:
-        unit = await service.move_unit(session, identity=identity, unit_id=unit_id, parent_id=body.parent_id)
+        unit = await service.move_unit(session, identity=identity, unit_id=unit_id, parent_id=body.parent_id, moved_on=body.moved_on)
     return UnitPublic.model_validate(unit, from_attributes=True)
 
 
@@ -119,3 +143,11 @@ async def unit_level_counts(unit_id: str, db: DatabaseDep, identity: CurrentIden
     """Active units of each level strictly under the unit (the report's 41 / 139 / 431)."""
     async with db.session() as session:
         return await service.level_counts(session, identity=identity, unit_id=unit_id)
+
+
+@router.get("/{unit_id}/placements", response_model=list[UnitPlacementPublic], summary="Position history of a unit")
+async def unit_placements(unit_id: str, db: DatabaseDep, identity: CurrentIdentity) -> list[UnitPlacementPublic]:
+    """Where the unit sat in the tree over time (parent, path, full code), oldest first."""
+    async with db.session() as session:
+        rows = await service.placements(session, identity=identity, unit_id=unit_id)
+    return [UnitPlacementPublic.model_validate(p, from_attributes=True) for p in rows]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:32:32.564820
+Create Date: 2026-11-27 08:44:52.269876
 """
 
 from alembic import op
@@ -64,6 +64,10 @@ def upgrade() -> None:
     sa.Column('boundary', sa.JSON(), nullable=True),
     sa.Column('centroid_lng', sa.Float(), nullable=True),
     sa.Column('centroid_lat', sa.Float(), nullable=True),
+    sa.Column('min_lng', sa.Float(), nullable=True),
+    sa.Column('min_lat', sa.Float(), nullable=True),
+    sa.Column('max_lng', sa.Float(), nullable=True),
+    sa.Column('max_lat', sa.Float(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('retired_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -72,19 +76,234 @@ def upgrade() -> None:
     sa.UniqueConstraint('parent_id', 'code', name='uq_units_parent_code')
     )
     with op.batch_alter_table('units', schema=None) as batch_op:
+        batch_op.create_index('ix_units_bbox', ['level', 'min_lng', 'max_lng'], unique=False)
         batch_op.create_index(batch_op.f('ix_units_full_code'), ['full_code'], unique=False)
         batch_op.create_index('ix_units_level_path', ['level', 'path'], unique=False, postgresql_ops={'path': 'text_pattern_ops'})
         batch_op.create_index('ix_units_path', ['path'], unique=False, postgresql_ops={'path': 'text_pattern_ops'})
+
+    op.create_table('households',
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('head_person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('tags_text', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('registered_on', sa.Date(), nullable=False),
+    sa.Column('dissolved_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code', name='uq_households_code')
+    )
+    with op.batch_alter_table('households', schema=None) as batch_op:
+        batch_op.create_index('ix_households_unit', ['unit_id', 'code'], unique=False)
+
+    op.create_table('party_orgs',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('kind', sa.Enum('committee', 'branch', 'group', name='orgkind', native_enum=False, length=16), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('party_orgs', schema=None) as batch_op:
+        batch_op.create_index('ix_party_orgs_unit', ['unit_id'], unique=True)
+
+    op.create_table('rule_revisions',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('effective_on', sa.Date(), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('changed_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('changed_by_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('published_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('published_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'version', name='uq_rule_revisions_unit_version')
+    )
+    op.create_table('unit_placements',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('parent_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('path', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('full_code', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('unit_placements', schema=None) as batch_op:
+        batch_op.create_index('ix_unit_placements_unit', ['unit_id', 'starts_on'], unique=False)
+
+    op.create_table('household_placements',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('household_placements', schema=None) as batch_op:
+        batch_op.create_index('ix_household_placements_household', ['household_id', 'starts_on'], unique=False)
+
+    op.create_table('people',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('gender', sa.Enum('male', 'female', name='gender', native_enum=False, length=8), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('id_number', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('id_number', name='uq_people_id_number')
+    )
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.create_index('ix_people_household', ['household_id'], unique=False)
+        batch_op.create_index('ix_people_unit', ['unit_id', 'name'], unique=False)
+
+    op.create_table('assignments',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('role', sa.Enum('grid_leader', 'grid_worker', 'grid_assistant', 'party_member', 'committee_member', 'volunteer', 'cadre', name='assignmentrole', native_enum=False, length=24), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.create_index('ix_assignments_person', ['person_id'], unique=False)
+        batch_op.create_index('ix_assignments_unit', ['unit_id', 'role', 'ends_on'], unique=False)
+
+    op.create_table('household_members',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('relation', sa.Enum('head', 'spouse', 'child', 'parent', 'grandchild', 'grandparent', 'sibling', 'other', name='relation', native_enum=False, length=16), nullable=False),
+    sa.Column('joined_on', sa.Date(), nullable=False),
+    sa.Column('left_on', sa.Date(), nullable=True),
+    sa.Column('left_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('household_members', schema=None) as batch_op:
+        batch_op.create_index('ix_household_members_household', ['household_id', 'joined_on'], unique=False)
+        batch_op.create_index('ix_household_members_person', ['person_id'], unique=False)
+
+    op.create_table('party_members',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('party_org_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('joined_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.Enum('full', 'probationary', name='memberstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('left_on', sa.Date(), nullable=True),
+    sa.Column('left_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['party_org_id'], ['party_orgs.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('party_members', schema=None) as batch_op:
+        batch_op.create_index('ix_party_members_org', ['party_org_id', 'left_on'], unique=False)
+        batch_op.create_index('ix_party_members_person', ['person_id'], unique=False)
+
+    op.create_table('liaisons',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('kind', sa.Enum('member_household', 'cadre_grid', 'cadre_household', name='liaisonkind', native_enum=False, length=24), nullable=False),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('member_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], ),
+    sa.ForeignKeyConstraint(['member_id'], ['party_members.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('liaisons', schema=None) as batch_op:
+        batch_op.create_index('ix_liaisons_household', ['household_id', 'kind', 'ends_on'], unique=False)
+        batch_op.create_index('ix_liaisons_person', ['person_id', 'kind', 'ends_on'], unique=False)
+        batch_op.create_index('ix_liaisons_unit', ['unit_id', 'kind'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('liaisons', schema=None) as batch_op:
+        batch_op.drop_index('ix_liaisons_unit')
+        batch_op.drop_index('ix_liaisons_person')
+        batch_op.drop_index('ix_liaisons_household')
+
+    op.drop_table('liaisons')
+    with op.batch_alter_table('party_members', schema=None) as batch_op:
+        batch_op.drop_index('ix_party_members_person')
+        batch_op.drop_index('ix_party_members_org')
+
+    op.drop_table('party_members')
+    with op.batch_alter_table('household_members', schema=None) as batch_op:
+        batch_op.drop_index('ix_household_members_person')
+        batch_op.drop_index('ix_household_members_household')
+
+    op.drop_table('household_members')
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_index('ix_assignments_unit')
+        batch_op.drop_index('ix_assignments_person')
+
+    op.drop_table('assignments')
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_index('ix_people_unit')
+        batch_op.drop_index('ix_people_household')
+
+    op.drop_table('people')
+    with op.batch_alter_table('household_placements', schema=None) as batch_op:
+        batch_op.drop_index('ix_household_placements_household')
+
+    op.drop_table('household_placements')
+    with op.batch_alter_table('unit_placements', schema=None) as batch_op:
+        batch_op.drop_index('ix_unit_placements_unit')
+
+    op.drop_table('unit_placements')
+    op.drop_table('rule_revisions')
+    with op.batch_alter_table('party_orgs', schema=None) as batch_op:
+        batch_op.drop_index('ix_party_orgs_unit')
+
+    op.drop_table('party_orgs')
+    with op.batch_alter_table('households', schema=None) as batch_op:
+        batch_op.drop_index('ix_households_unit')
+
+    op.drop_table('households')
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.drop_index('ix_units_path', postgresql_ops={'path': 'text_pattern_ops'})
         batch_op.drop_index('ix_units_level_path', postgresql_ops={'path': 'text_pattern_ops'})
         batch_op.drop_index(batch_op.f('ix_units_full_code'))
+        batch_op.drop_index('ix_units_bbox')
 
     op.drop_table('units')
     with op.batch_alter_table('outbox', schema=None) as batch_op:

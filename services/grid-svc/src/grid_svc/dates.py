@@ -1,0 +1,31 @@
+"""Calendar days as the town lives them: dates are Asia/Shanghai, storage instants are UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    """Today's date in Asia/Shanghai (the day a role, link or move takes effect by default)."""
+    return datetime.now(SHANGHAI).date()
+
+
+def now() -> datetime:
+    """The current instant, tz-aware UTC."""
+    return datetime.now(UTC)
+
+
+def active_on(starts: InstrumentedAttribute, ends: InstrumentedAttribute, day: date) -> ColumnElement[bool]:
+    """SQL condition: a dated record [starts, ends) is in force on `day` (open end = still in force)."""
+    return and_(starts <= day, or_(ends.is_(None), ends > day))
+
+
+def in_force(starts_on: date, ends_on: date | None, day: date) -> bool:
+    """Python twin of `active_on` for one loaded record."""
+    return starts_on <= day and (ends_on is None or ends_on > day)

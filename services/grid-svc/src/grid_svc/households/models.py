@@ -1,0 +1,148 @@
+"""The household family: what clients send, what is stored, what is returned."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, field_validator
+from sqlalchemy import Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field
+
+from grid_svc.db import GridModel
+
+HOUSEHOLD_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+
+
+class HouseholdTag(StrEnum):
+    """Circumstances the grid keeps an eye on."""
+
+    ELDERLY_ALONE = "elderly_alone"  # 独居老人
+    LOW_INCOME = "low_income"  # 低保户
+    LEFT_BEHIND_CHILD = "left_behind_child"  # 留守儿童
+    DISABLED = "disabled"  # 残疾人
+    FIVE_GUARANTEE = "five_guarantee"  # 五保户
+    VETERAN = "veteran"  # 退役军人
+    POVERTY_MONITORED = "poverty_monitored"  # 防返贫监测户
+    SPECIAL_CARE = "special_care"  # 优抚对象
+
+
+def tags_to_text(tags: list[HouseholdTag] | list[str]) -> str:
+    """Store tags as ',a,b,' so one tag is found with a portable LIKE '%,a,%'."""
+    unique = sorted({str(t) for t in tags})
+    return "," + ",".join(unique) + "," if unique else ""
+
+
+def tags_from_text(text: str) -> list[str]:
+    """The stored tag text back as a sorted list."""
+    return [t for t in text.split(",") if t]
+
+
+class HouseholdBase(GridModel):
+    """Fields a client sets."""
+
+    code: str = Field(min_length=1, max_length=40, regex=HOUSEHOLD_CODE_PATTERN, description="household number, unique")
+    address: str = Field(min_length=1, max_length=200)
+    size: int = Field(1, ge=1, le=50, description="people living in the household")
+
+
+class HouseholdCreate(HouseholdBase):
+    """Register a household in a micro grid."""
+
+    unit_id: str = Field(max_length=26, description="the micro grid")
+    tags: list[HouseholdTag] = Field(default_factory=list)
+    registered_on: date | None = Field(None, description="default today (Asia/Shanghai)")
+
+    @field_validator("address")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("address must not be blank")
+        return value
+
+
+class HouseholdUpdate(BaseModel):
+    """Change a household's address, size, tags or head (omitted fields stay)."""
+
+    address: str | None = Field(None, min_length=1, max_length=200)
+    size: int | None = Field(None, ge=1, le=50)
+    tags: list[HouseholdTag] | None = None
+    head_person_id: str | None = Field(None, max_length=26, description="must be a current member")
+
+
+class HouseholdMove(BaseModel):
+    """Move a household to another micro grid from `moved_on`."""
+
+    unit_id: str = Field(max_length=26)
+    moved_on: date | None = Field(None, description="default today (Asia/Shanghai)")
+
+
+class HouseholdDissolve(BaseModel):
+    """Close a household (everyone moved away or deceased)."""
+
+    dissolved_on: date | None = None
+
+
+class Household(HouseholdBase, table=True):
+    """A stored household. `unit_id` is its current micro grid; placements keep the past ones."""
+
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("code", name="uq_households_code"), Index("ix_households_unit", "unit_id", "code"))
+
+    id: str = Field(primary_key=True, max_length=26)
+    unit_id: str = Field(foreign_key="units.id", max_length=26)
+    # No foreign key: people point at households through membership, and a cycle of keys would not drop cleanly.
+    head_person_id: str | None = Field(default=None, max_length=26)
+    tags_text: str = Field(default="", max_length=400)
+    registered_on: date
+    dissolved_on: date | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdPlacement(GridModel, table=True):
+    """The micro grid a household belonged to during [starts_on, ends_on)."""
+
+    __tablename__ = "household_placements"
+    __table_args__ = (Index("ix_household_placements_household", "household_id", "starts_on"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    household_id: str = Field(foreign_key="households.id", max_length=26)
+    unit_id: str = Field(foreign_key="units.id", max_length=26)
+    starts_on: date
+    ends_on: date | None = None
+
+
+class HouseholdPublic(HouseholdBase):
+    """A household as the API returns it."""
+
+    id: str
+    unit_id: str
+    head_person_id: str | None
+    head_name: str | None = None
+    tags: list[str]
+    registered_on: date
+    dissolved_on: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdPlacementPublic(BaseModel):
+    """One period of a household in a micro grid."""
+
+    household_id: str
+    unit_id: str
+    starts_on: date
+    ends_on: date | None
+
+
+class HouseholdLocation(BaseModel):
+    """Where a household was on a day: its micro grid and that grid's place in the tree then."""
+
+    household_id: str
+    on: date
+    unit_id: str
+    unit_path: str
+    full_code: str
+    ancestor_ids: list[str]

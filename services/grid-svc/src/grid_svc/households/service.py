@@ -1,0 +1,292 @@
+"""Household use cases: register, update, move (with dated placements), dissolve, and "where was it on day D"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grid_svc.access import require_registry_writer
+from grid_svc.dates import now, today
+from grid_svc.households.models import (
+    Household,
+    HouseholdCreate,
+    HouseholdLocation,
+    HouseholdPlacement,
+    HouseholdPublic,
+    HouseholdTag,
+    HouseholdUpdate,
+    tags_from_text,
+    tags_to_text,
+)
+from grid_svc.liaisons.models import Liaison
+from grid_svc.people.models import Person
+from grid_svc.units.models import Level, Unit
+from grid_svc.units.service import get_unit, placement_on, scope_path_of
+from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated, LiaisonUnlinked
+from shared.identity import Identity
+from shared.ids import new_id
+from shared.outbox import emit
+from shared.problems import conflict, not_found, unprocessable
+from shared.scope import in_subtree, path_in_scope, scope_condition
+
+
+async def get_household(session: AsyncSession, *, identity: Identity, household_id: str) -> Household:
+    """The household if its micro grid lies in the caller's scope, else 404."""
+    row = (
+        await session.execute(select(Household, Unit.path).join(Unit, Unit.id == Household.unit_id).where(Household.id == household_id))
+    ).first()
+    if row is None or not path_in_scope(row[1], identity, await scope_path_of(session, identity)):
+        raise not_found("household")
+    return row[0]
+
+
+async def micro_grid_for_household(session: AsyncSession, *, identity: Identity, unit_id: str, loc: list) -> Unit:
+    """A micro grid in scope that can take households, else 404/422."""
+    unit = await get_unit(session, identity=identity, unit_id=unit_id)
+    if unit.level != Level.MICRO_GRID:
+        raise unprocessable(f"households belong to a micro grid, not a {unit.level.value}", code="invalid_level", loc=loc)
+    if unit.retired_at is not None:
+        raise unprocessable("the micro grid is retired", loc=loc)
+    return unit
+
+
+async def head_names(session: AsyncSession, households: list[Household]) -> dict[str, str]:
+    """Names of the heads of `households`, by person id, in one query."""
+    ids = {h.head_person_id for h in households if h.head_person_id}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+    return dict(rows.all())
+
+
+def to_public(household: Household, names: dict[str, str]) -> HouseholdPublic:
+    """The API shape of a household."""
+    return HouseholdPublic(
+        id=household.id,
+        code=household.code,
+        address=household.address,
+        size=household.size,
+        unit_id=household.unit_id,
+        head_person_id=household.head_person_id,
+        head_name=names.get(household.head_person_id or ""),
+        tags=tags_from_text(household.tags_text),
+        registered_on=household.registered_on,
+        dissolved_on=household.dissolved_on,
+        created_at=household.created_at,
+        updated_at=household.updated_at,
+    )
+
+
+async def register_household(session: AsyncSession, *, identity: Identity, data: HouseholdCreate) -> Household:
+    """Register a household in a micro grid; emit HouseholdRegistered."""
+    require_registry_writer(identity)
+    unit = await micro_grid_for_household(session, identity=identity, unit_id=data.unit_id, loc=["body", "unit_id"])
+    if await session.scalar(select(Household.id).where(Household.code == data.code)) is not None:
+        raise conflict(f"household code {data.code} is already registered", code="duplicate_code")
+    moment = now()
+    household = Household(
+        id=new_id(),
+        code=data.code,
+        address=data.address,
+        size=data.size,
+        unit_id=unit.id,
+        tags_text=tags_to_text(data.tags),
+        registered_on=data.registered_on or today(),
+        created_at=moment,
+        updated_at=moment,
+    )
+    session.add(household)
+    await session.flush()  # its placement points at it
+    session.add(HouseholdPlacement(household_id=household.id, unit_id=unit.id, starts_on=household.registered_on))
+    emit(
+        session,
+        HouseholdRegistered(
+            household_id=household.id,
+            unit_id=unit.id,
+            unit_path=unit.path,
+            address=household.address,
+            size=household.size,
+            tags=tags_from_text(household.tags_text),
+        ),
+    )
+    return household
+
+
+async def update_household(session: AsyncSession, *, identity: Identity, household_id: str, data: HouseholdUpdate) -> Household:
+    """Change address, size, tags or head (the head must be a current member); emit HouseholdUpdated."""
+    require_registry_writer(identity)
+    household = await get_household(session, identity=identity, household_id=household_id)
+    changes = data.model_dump(exclude_unset=True)
+    changed = False
+    if "address" in changes and changes["address"] is not None:
+        address = changes["address"].strip()
+        if not address:
+            raise unprocessable("address must not be blank", loc=["body", "address"])
+        changed |= address != household.address
+        household.address = address
+    if changes.get("size") is not None:
+        changed |= changes["size"] != household.size
+        household.size = changes["size"]
+    if changes.get("tags") is not None:
+        text = tags_to_text(data.tags or [])
+        changed |= text != household.tags_text
+        household.tags_text = text
+    if "head_person_id" in changes:
+        head = changes["head_person_id"]
+        if head is not None:
+            member = await session.scalar(select(Person.id).where(Person.id == head, Person.household_id == household.id))
+            if member is None:
+                raise unprocessable("the head must be a current member of the household", loc=["body", "head_person_id"])
+        changed |= head != household.head_person_id
+        household.head_person_id = head
+    if changed:
+        household.updated_at = now()
+        await emit_household_updated(session, household)
+    return household
+
+
+async def emit_household_updated(session: AsyncSession, household: Household) -> None:
+    """Queue HouseholdUpdated with the household's current values."""
+    names = await head_names(session, [household])
+    emit(
+        session,
+        HouseholdUpdated(
+            household_id=household.id,
+            unit_id=household.unit_id,
+            address=household.address,
+            head_name=names.get(household.head_person_id or ""),
+            size=household.size,
+            tags=tags_from_text(household.tags_text),
+        ),
+    )
+
+
+async def move_household(
+    session: AsyncSession, *, identity: Identity, household_id: str, unit_id: str, moved_on: date | None
+) -> Household:
+    """Move a household to another micro grid from `moved_on`, keeping its placements; emit HouseholdMoved."""
+    require_registry_writer(identity)
+    household = await get_household(session, identity=identity, household_id=household_id)
+    if household.dissolved_on is not None:
+        raise conflict("the household is dissolved", code="dissolved")
+    unit = await micro_grid_for_household(session, identity=identity, unit_id=unit_id, loc=["body", "unit_id"])
+    if unit.id == household.unit_id:
+        return household
+    moved_on = moved_on or today()
+    current = await session.scalar(
+        select(HouseholdPlacement).where(HouseholdPlacement.household_id == household.id, HouseholdPlacement.ends_on.is_(None))
+    )
+    if current is not None:
+        if moved_on < current.starts_on:
+            raise unprocessable(
+                f"moved_on must not be before {current.starts_on.isoformat()}, when the household took its current place",
+                loc=["body", "moved_on"],
+            )
+        current.ends_on = moved_on
+    from_unit_id = household.unit_id
+    session.add(HouseholdPlacement(household_id=household.id, unit_id=unit.id, starts_on=moved_on))
+    household.unit_id = unit.id
+    household.updated_at = now()
+    # Members and household links follow the household, so scope and reports see it where it lives now.
+    await session.execute(update(Person).where(Person.household_id == household.id).values(unit_id=unit.id, updated_at=household.updated_at))
+    await session.execute(
+        update(Liaison)
+        .where(Liaison.household_id == household.id, or_(Liaison.ends_on.is_(None), Liaison.ends_on > moved_on))
+        .values(unit_id=unit.id)
+    )
+    emit(session, HouseholdMoved(household_id=household.id, from_unit_id=from_unit_id, unit_id=unit.id, unit_path=unit.path, moved_on=moved_on))
+    return household
+
+
+async def dissolve_household(session: AsyncSession, *, identity: Identity, household_id: str, dissolved_on: date | None) -> Household:
+    """Close a household with no current members; its open liaison links end the same day."""
+    require_registry_writer(identity)
+    household = await get_household(session, identity=identity, household_id=household_id)
+    if household.dissolved_on is not None:
+        return household
+    if await session.scalar(select(Person.id).where(Person.household_id == household.id).limit(1)) is not None:
+        raise conflict("members must leave the household first", code="has_members")
+    day = dissolved_on or today()
+    if day < household.registered_on:
+        raise unprocessable("dissolved_on is before the household was registered", loc=["body", "dissolved_on"])
+    household.dissolved_on = day
+    household.updated_at = now()
+    placement = await session.scalar(
+        select(HouseholdPlacement).where(HouseholdPlacement.household_id == household.id, HouseholdPlacement.ends_on.is_(None))
+    )
+    if placement is not None:
+        placement.ends_on = max(day, placement.starts_on)
+    links = (
+        await session.execute(select(Liaison).where(Liaison.household_id == household.id, or_(Liaison.ends_on.is_(None), Liaison.ends_on > day)))
+    ).scalars().all()
+    for link in links:
+        link.ends_on = max(day, link.starts_on)
+        emit(
+            session,
+            LiaisonUnlinked(
+                liaison_id=link.id, kind=link.kind.value, person_id=link.person_id, household_id=household.id, unit_id=link.unit_id, ended_on=link.ends_on
+            ),
+        )
+    emit(session, HouseholdDissolved(household_id=household.id, unit_id=household.unit_id, dissolved_on=day))
+    return household
+
+
+def list_households_query(
+    *,
+    identity: Identity,
+    scope_path: str | None,
+    under: Unit | None,
+    tag: HouseholdTag | None,
+    q: str | None,
+    include_dissolved: bool,
+) -> Select:
+    """Households in scope (optionally under a unit, with a tag, matching code or address), ordered by code."""
+    statement = select(Household).join(Unit, Unit.id == Household.unit_id).where(scope_condition(Unit.path, identity, scope_path))
+    if under is not None:
+        statement = statement.where(in_subtree(Unit.path, under.path))
+    if tag is not None:
+        statement = statement.where(Household.tags_text.contains(f",{tag.value},", autoescape=True))
+    if q:
+        statement = statement.where(or_(Household.code.contains(q, autoescape=True), Household.address.contains(q, autoescape=True)))
+    if not include_dissolved:
+        statement = statement.where(Household.dissolved_on.is_(None))
+    return statement.order_by(Household.code, Household.id)
+
+
+async def placements(session: AsyncSession, *, identity: Identity, household_id: str) -> list[HouseholdPlacement]:
+    """The household's micro grids over time, oldest first."""
+    household = await get_household(session, identity=identity, household_id=household_id)
+    rows = await session.execute(
+        select(HouseholdPlacement).where(HouseholdPlacement.household_id == household.id).order_by(HouseholdPlacement.starts_on, HouseholdPlacement.id)
+    )
+    return list(rows.scalars().all())
+
+
+async def location_on(session: AsyncSession, *, identity: Identity, household_id: str, day: date) -> HouseholdLocation:
+    """The micro grid the household belonged to on `day`, with that grid's path and code on that day."""
+    household = await get_household(session, identity=identity, household_id=household_id)
+    placement = await session.scalar(
+        select(HouseholdPlacement)
+        .where(HouseholdPlacement.household_id == household.id, HouseholdPlacement.starts_on <= day)
+        .where(or_(HouseholdPlacement.ends_on.is_(None), HouseholdPlacement.ends_on > day))
+        .order_by(HouseholdPlacement.id.desc())
+        .limit(1)
+    )
+    if placement is None:
+        raise not_found(f"placement of the household on {day.isoformat()}")
+    unit_then = await placement_on(session, unit_id=placement.unit_id, day=day)
+    if unit_then is None:
+        unit = await session.get(Unit, placement.unit_id)
+        path, full_code = unit.path, unit.full_code
+    else:
+        path, full_code = unit_then.path, unit_then.full_code
+    return HouseholdLocation(
+        household_id=household.id,
+        on=day,
+        unit_id=placement.unit_id,
+        unit_path=path,
+        full_code=full_code,
+        ancestor_ids=[part for part in path.split("/") if part][:-1],
+    )

@@ -1,0 +1,1 @@
+"""Dated liaison links: party members ↔ households, cadres ↔ grids and households."""

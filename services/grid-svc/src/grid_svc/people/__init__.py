@@ -1,0 +1,1 @@
+"""People of the registry and their membership of households."""
