@@ -1,0 +1,1 @@
+"""Locate: the micro grid whose boundary contains a point."""
