@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, false, literal, or_, true
+
 from shared.identity import Identity, Role, require_write
 from shared.problems import Problem
-from shared.scope import path_in_scope
+from shared.scope import in_subtree, path_in_scope
 
 # Set the town's scoring rules, rating thresholds and appraisals.
 TOWN_MANAGERS = frozenset({Role.PLATFORM_ADMIN, Role.COUNTY_ADMIN, Role.TOWN_ADMIN, Role.SYSTEM, Role.SERVICE})
@@ -45,3 +47,12 @@ def require_in_scope(path: str | None, identity: Identity, scope_path: str | Non
     """404 unless `path` lies in the caller's subtree (existence outside scope must not leak)."""
     if not path_in_scope(path, identity, scope_path):
         raise Problem(404, "not_found", f"{what} not found")
+
+
+def related_condition(path_column: ColumnElement, identity: Identity, scope_path: str | None) -> ColumnElement[bool]:
+    """SQL twin of `path_related`: rows in the caller's subtree or above it."""
+    if identity.unrestricted:
+        return true()
+    if scope_path is None:
+        return false()
+    return or_(in_subtree(path_column, scope_path), literal(scope_path).startswith(path_column))

@@ -8,6 +8,7 @@ from points_svc.db import grid, platform
 from points_svc.deeds.views import router as deeds_router
 from points_svc.ledger.views import router as ledger_router
 from points_svc.members.views import router as members_router
+from points_svc.notices.views import router as notices_router
 from points_svc.rules.views import router as rules_router
 from points_svc.settings import PointsSettings
 from shared.service import build_service_app
@@ -20,6 +21,6 @@ def create_app(settings: PointsSettings | None = None) -> FastAPI:
         title="points-svc",
         description="The party-member points ledger, monthly public notices, star ratings and appraisals.",
         tables=platform,
-        routers=[rules_router, ledger_router, members_router, deeds_router, grid.router("points")],
+        routers=[rules_router, ledger_router, members_router, notices_router, deeds_router, grid.router("points")],
         consumers=CONSUMERS,
     )

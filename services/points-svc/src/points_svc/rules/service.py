@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, literal, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from points_svc.access import path_related, require_in_scope, require_town_manager
+from points_svc.access import path_related, related_condition, require_in_scope, require_town_manager
 from points_svc.db import grid
 from points_svc.rules.models import Category, Rule, RuleCreate, RuleUpdate, Trigger, check_rule
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import in_subtree
 
 
 async def create_rule(session: AsyncSession, *, identity: Identity, data: RuleCreate) -> Rule:
@@ -67,11 +66,7 @@ def list_rules_query(
     trigger: Trigger | None, active_on: date | None,
 ) -> Select:
     """Rules of towns related to the caller's scope, ordered by town and code."""
-    statement = select(Rule)
-    if not identity.unrestricted:
-        if scope_path is None:
-            return statement.where(literal(False)).order_by(Rule.id)
-        statement = statement.where(or_(in_subtree(Rule.town_path, scope_path), literal(scope_path).startswith(Rule.town_path)))
+    statement = select(Rule).where(related_condition(Rule.town_path, identity, scope_path))
     if town_unit_id is not None:
         statement = statement.where(Rule.town_unit_id == town_unit_id)
     if category is not None:
