@@ -98,7 +98,7 @@ class Unit(UnitBase, table=True):
         UniqueConstraint("parent_id", "code", name="uq_units_parent_code"),
         Index("ix_units_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
         Index("ix_units_level_path", "level", "path", postgresql_ops={"path": "text_pattern_ops"}),
-        Index("ix_units_bbox", "level", "min_lng", "max_lng"),
+        Index("ix_units_bbox", "min_lng", "max_lng"),
     )
 
     id: str = Field(primary_key=True, max_length=26)

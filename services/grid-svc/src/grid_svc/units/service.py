@@ -7,7 +7,7 @@ from typing import Any
 
 from shapely.geometry import shape
 from shapely.validation import explain_validity
-from sqlalchemy import Date, Select, func, insert, literal, select, update
+from sqlalchemy import CompoundSelect, Date, Select, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
@@ -20,7 +20,7 @@ from shared.identity import Identity, Role
 from shared.ids import new_id
 from shared.outbox import emit
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import child_path, in_subtree, path_in_scope, scope_condition
+from grid_svc.paths import child_path, in_subtree, path_in_scope, scope_condition
 
 
 async def scope_path_of(session: AsyncSession, identity: Identity) -> str | None:
@@ -323,20 +323,32 @@ async def ancestors(session: AsyncSession, *, identity: Identity, unit_id: str) 
     return [by_id[i] for i in ids if i in by_id]
 
 
-def level_counts_statement(unit: Unit) -> Select:
-    """Active units per level strictly under `unit`: one grouped range scan on the path index."""
-    return (
-        select(Unit.level, func.count())
-        .where(in_subtree(Unit.path, unit.path), Unit.id != unit.id, Unit.retired_at.is_(None))
-        .group_by(Unit.level)
+def level_counts_statement(unit: Unit) -> CompoundSelect | None:
+    """Active units per level strictly under `unit` (None below micro grids).
+
+    One count per level below, each a range on the (level, path) index: planners then never
+    prefer scanning a whole index to save the GROUP BY sort.
+    """
+    order = list(Level)
+    below = order[order.index(unit.level) + 1 :]
+    if not below:
+        return None
+    return union_all(
+        *(
+            select(literal(level.value).label("level"), func.count().label("units"))
+            .select_from(Unit)
+            .where(Unit.level == level, in_subtree(Unit.path, unit.path), Unit.retired_at.is_(None))
+            for level in below
+        )
     )
 
 
 async def level_counts(session: AsyncSession, *, identity: Identity, unit_id: str) -> LevelCounts:
     """Active units per level strictly under `unit_id`, answered from the path index."""
     unit = await get_unit(session, identity=identity, unit_id=unit_id)
-    rows = await session.execute(level_counts_statement(unit))
-    return LevelCounts(unit_id=unit.id, **{str(level): count for level, count in rows.all()})
+    statement = level_counts_statement(unit)
+    rows = (await session.execute(statement)).all() if statement is not None else []
+    return LevelCounts(unit_id=unit.id, **{str(level): count for level, count in rows})
 
 
 async def placements(session: AsyncSession, *, identity: Identity, unit_id: str) -> list[UnitPlacement]:

@@ -76,7 +76,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('parent_id', 'code', name='uq_units_parent_code')
     )
     with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.create_index('ix_units_bbox', ['level', 'min_lng', 'max_lng'], unique=False)
+        batch_op.create_index('ix_units_bbox', ['min_lng', 'max_lng'], unique=False)
         batch_op.create_index(batch_op.f('ix_units_full_code'), ['full_code'], unique=False)
         batch_op.create_index('ix_units_level_path', ['level', 'path'], unique=False, postgresql_ops={'path': 'text_pattern_ops'})
         batch_op.create_index('ix_units_path', ['path'], unique=False, postgresql_ops={'path': 'text_pattern_ops'})

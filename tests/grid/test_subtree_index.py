@@ -1,0 +1,74 @@
+"""Subtree questions on 100,000 units are answered from the path index: the query plan shows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from grid.registry_builders import ADMIN
+from grid_svc.units.models import Unit
+from grid_svc.units.service import level_counts_statement
+from shared.ids import new_id
+
+# 1 county, 5 towns, 50 villages, 500 grids, 5,000 small grids, 95,000 micro grids = 100,556 units.
+FAN_OUT = [("town", 5), ("village", 10), ("grid", 10), ("small_grid", 10), ("micro_grid", 19)]
+PATH_INDEXES = ("ix_units_path", "ix_units_level_path")
+
+
+def _tree() -> list[dict]:
+    now = datetime.now(UTC)
+    county_id = new_id()
+    rows = [dict(id=county_id, code="XX", name="县", level="county", parent_id=None, path=f"/{county_id}/", full_code="XX", created_at=now, updated_at=now)]
+    layer = [rows[0]]
+    for level, fan_out in FAN_OUT:
+        next_layer = []
+        for parent in layer:
+            for i in range(fan_out):
+                unit_id = new_id()
+                code = f"{level[0].upper()}{i:02d}"
+                next_layer.append(
+                    dict(id=unit_id, code=code, name=f"{level}{i}", level=level, parent_id=parent["id"], path=f"{parent['path']}{unit_id}/",
+                         full_code=f"{parent['full_code']}.{code}", created_at=now, updated_at=now)
+                )
+        rows.extend(next_layer)
+        layer = next_layer
+    return rows
+
+
+@pytest.fixture(scope="module")
+async def big_tree(grid):
+    rows = _tree()
+    database = grid.runtime.database
+    async with database.transaction() as session:
+        for start in range(0, len(rows), 5000):
+            await session.execute(Unit.__table__.insert(), rows[start : start + 5000])
+    async with database.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+    return rows
+
+
+async def test_the_tree_has_at_least_100000_units(grid, big_tree):
+    county = big_tree[0]
+    counts = (await grid.client.get(f"/api/v1/grid/units/{county['id']}/counts", headers=ADMIN)).json()
+    assert sum(v for k, v in counts.items() if k != "unit_id") + 1 >= 100_000
+    assert (counts["town"], counts["village"], counts["grid"], counts["small_grid"], counts["micro_grid"]) == (5, 50, 500, 5000, 95000)
+
+
+async def test_subtree_count_uses_the_path_index(grid, big_tree):
+    village = next(row for row in big_tree if row["level"] == "village")
+    database = grid.runtime.database
+    statement = level_counts_statement(Unit(**village))
+    compiled = statement.compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
+    async with database.session() as session:
+        plan = "\n".join(str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all())
+    assert any(index in plan for index in PATH_INDEXES), plan
+    if database.is_sqlite:
+        assert "SCAN units" not in plan and "path>" in plan, plan  # ranges on the path, never a full scan
+    else:
+        assert "Seq Scan" not in plan, plan
+    counts = (await grid.client.get(f"/api/v1/grid/units/{village['id']}/counts", headers=ADMIN)).json()
+    assert (counts["grid"], counts["small_grid"], counts["micro_grid"]) == (10, 100, 1900)
