@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch_svc.access import scope_path
+from dispatch_svc.access import ORGANISERS, require_role, scope_path
 from dispatch_svc.clock import MONTH_PATTERN, ClockDep
 from dispatch_svc.db import grid, platform
-from dispatch_svc.orders import service
+from dispatch_svc.orders import overdue, service
 from dispatch_svc.orders.models import (
     Channel,
     CompleteBody,
@@ -27,12 +27,14 @@ from dispatch_svc.orders.models import (
     ReasonBody,
     TransitionPublic,
 )
+from dispatch_svc.orders.overdue import SweepResult
 from dispatch_svc.orders.routing import Routing
 from dispatch_svc.orders.states import Status, allowed_actions
 from dispatch_svc.privacy import phone_for
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
 from shared.pagination import Page, PageDep, paginate
+from shared.problems import unprocessable
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
@@ -246,3 +248,27 @@ async def reject_order(order_id: str, body: ReasonBody, db: DatabaseDep, identit
     async with db.transaction() as session:
         order = await service.reject_order(session, identity=identity, order_id=order_id, now=clock.now(), reason=body.reason)
     return await _answer(db, identity, order)
+
+
+overdue_router = APIRouter(prefix="/api/v1/dispatch/overdue", tags=["deadlines"])
+
+
+class SweepRequest(BaseModel):
+    """Judge deadlines as of this instant (the service's clock when omitted)."""
+
+    as_of: datetime | None = None
+
+
+@overdue_router.post("/sweep", response_model=SweepResult, summary="Run the overdue sweep now")
+async def sweep_overdue(request: Request, db: DatabaseDep, identity: CurrentIdentity, clock: ClockDep, body: SweepRequest | None = None) -> SweepResult:
+    """Flag orders whose response or completion deadline passed and escalate them (village, then town).
+
+    The same sweep runs in the background every `OVERDUE_SWEEP_INTERVAL_S` seconds; this runs one
+    now, optionally as of a given instant. Each newly flagged order emits OrderOverdue.
+    """
+    require_role(identity, ORGANISERS, "run the overdue sweep")
+    as_of = body.as_of if body and body.as_of else clock.now()
+    if as_of.tzinfo is None:
+        raise unprocessable("as_of needs a timezone offset", loc=["body", "as_of"])
+    hours = request.app.state.settings.escalate_to_town_after_hours
+    return await overdue.sweep(db, now=as_of, town_after=timedelta(hours=hours))

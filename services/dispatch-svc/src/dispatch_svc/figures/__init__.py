@@ -1,0 +1,1 @@
+"""Figures: the three rates (response, resolution, satisfaction) and the counts the town dashboard reads."""

@@ -1,0 +1,102 @@
+"""HTTP endpoints for micro lectures under `/api/v1/dispatch/lectures`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from dispatch_svc.access import scope_path
+from dispatch_svc.clock import ClockDep
+from dispatch_svc.db import grid, platform
+from dispatch_svc.lectures import service
+from dispatch_svc.lectures.models import Lecture, LectureCreate, LecturePublic, LecturerPublic, LecturerStats, LectureLecturer, LectureSummary
+from shared.idempotency import IdempotencyDep
+from shared.identity import CurrentIdentity
+from shared.pagination import Page, PageDep, paginate
+from shared.problems import unprocessable
+from shared.service import DatabaseDep
+
+router = APIRouter(prefix="/api/v1/dispatch/lectures", tags=["micro lectures"])
+
+FromQuery = Annotated[date | None, Query(alias="from", description="first day, inclusive (Asia/Shanghai)")]
+ToQuery = Annotated[date | None, Query(description="last day, inclusive (Asia/Shanghai)")]
+
+
+def public(lecture: Lecture, lecturers: list[LectureLecturer]) -> LecturePublic:
+    """The API shape of a session."""
+    return LecturePublic(
+        **lecture.model_dump(exclude={"roster"}), roster=lecture.roster,
+        lecturers=[LecturerPublic(person_id=l.person_id, name=l.name) for l in lecturers],
+    )
+
+
+def _period(first: date | None, last: date | None) -> None:
+    if first and last and first > last:
+        raise unprocessable("from is after to", loc=["query", "from"])
+
+
+@router.post("", status_code=201, response_model=LecturePublic, summary="Record a micro lecture")
+async def create_lecture(body: LectureCreate, db: DatabaseDep, identity: CurrentIdentity, idempotency: IdempotencyDep, clock: ClockDep):
+    """Record a session that was held: lecturers (people of the grid registry), topic, place, time, head count and optional roster.
+
+    Emits LectureHeld (points-svc credits lecturers who are party members).
+    """
+
+    async def create(session):
+        lecture, lecturers = await service.create_lecture(session, identity=identity, data=body, now=clock.now())
+        return public(lecture, lecturers)
+
+    return await idempotency.run(db, platform.idempotency, identity, create)
+
+
+@router.get("", response_model=Page[LecturePublic], summary="List micro lectures")
+async def list_lectures(
+    db: DatabaseDep,
+    identity: CurrentIdentity,
+    page: PageDep,
+    under: Annotated[str | None, Query(max_length=26, description="held in this unit's subtree")] = None,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    lecturer_person_id: Annotated[str | None, Query(max_length=26)] = None,
+) -> Page[LecturePublic]:
+    """Sessions in the caller's scope, newest first."""
+    _period(from_, to)
+    async with db.session() as session:
+        under_path = (await grid.get_in_scope(session, identity, under)).path if under else None
+        statement = service.lectures_query(
+            identity=identity, caller_path=await scope_path(session, identity), under_path=under_path, first=from_, last=to,
+            lecturer_person_id=lecturer_person_id,
+        )
+        rows, total = await paginate(session, statement, page)
+        lecturers = await service.lecturers_of(session, [r.id for r in rows])
+    return Page(items=[public(r, lecturers[r.id]) for r in rows], total=total, page=page.page, per_page=page.per_page)
+
+
+@router.get("/summary", response_model=LectureSummary, summary="Sessions and attendees under a unit")
+async def lecture_summary(db: DatabaseDep, identity: CurrentIdentity, unit_id: Annotated[str, Query(max_length=26)], from_: FromQuery = None, to: ToQuery = None) -> LectureSummary:
+    """Sessions, attendees and distinct lecturers under a unit between two days (inclusive)."""
+    _period(from_, to)
+    async with db.session() as session:
+        unit = await grid.get_in_scope(session, identity, unit_id)
+        sessions, attendees, lecturers = await service.count(session, unit_path=unit.path, first=from_, last=to)
+    return LectureSummary(unit_id=unit.id, from_=from_, to=to, sessions=sessions, attendees=attendees, lecturers=lecturers)
+
+
+@router.get("/lecturers", response_model=list[LecturerStats], summary="The lecturer pool under a unit")
+async def lecturer_pool(db: DatabaseDep, identity: CurrentIdentity, unit_id: Annotated[str, Query(max_length=26)], from_: FromQuery = None, to: ToQuery = None) -> list[LecturerStats]:
+    """Everyone who lectured under the unit in the period, with sessions and attendees, most active first."""
+    _period(from_, to)
+    async with db.session() as session:
+        unit = await grid.get_in_scope(session, identity, unit_id)
+        return await service.lecturer_pool(session, unit_path=unit.path, first=from_, last=to)
+
+
+@router.get("/{lecture_id}", response_model=LecturePublic, summary="Read a micro lecture")
+async def read_lecture(lecture_id: str, db: DatabaseDep, identity: CurrentIdentity) -> LecturePublic:
+    """One session; 404 outside the caller's scope."""
+    async with db.session() as session:
+        lecture = await service.get_lecture(session, identity=identity, lecture_id=lecture_id)
+        lecturers = await service.lecturers_of(session, [lecture.id])
+    return public(lecture, lecturers[lecture.id])
