@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:44:05.287397
+Create Date: 2026-11-27 08:49:29.568098
 """
 
 from alembic import op
@@ -30,6 +30,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('advisers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_advisers_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('auxiliary_officers',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('auxiliary_officers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auxiliary_officers_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('case_counters',
     sa.Column('town_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
@@ -77,6 +89,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_registered_on'), ['registered_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('enforcement_campaigns',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('theme', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('topic', sa.Enum('street_front_business', 'illegal_structures', 'environment', 'market_order', 'safety', 'other', name='campaigntopic', native_enum=False, length=24), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('enforcement_campaigns', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enforcement_campaigns_starts_on'), ['starts_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enforcement_campaigns_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('enforcement_officers',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('agency', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('certificate_number', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('certificate_valid_until', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('certificate_number')
+    )
+    with op.batch_alter_table('enforcement_officers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enforcement_officers_certificate_valid_until'), ['certificate_valid_until'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enforcement_officers_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('grid_units',
     sa.Column('id', sa.String(length=26), nullable=False),
@@ -139,6 +182,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('party_memberships', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_party_memberships_person_id'), ['person_id'], unique=False)
+
+    op.create_table('patrol_teams',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('formed_on', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('patrol_teams', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_teams_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('publicity_teams',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('kind', sa.Enum('lecturer_group', 'volunteer_team', 'legal_savvy_villagers', name='teamkind', native_enum=False, length=24), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('formed_on', sa.Date(), nullable=False),
+    sa.Column('disbanded_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('publicity_teams', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_publicity_teams_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('adviser_assignments',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
@@ -261,6 +328,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_consultations_asked_on'), ['asked_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_consultations_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('enforcement_campaign_units',
+    sa.Column('campaign_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['enforcement_campaigns.id'], ),
+    sa.PrimaryKeyConstraint('campaign_id', 'unit_id')
+    )
+    with op.batch_alter_table('enforcement_campaign_units', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enforcement_campaign_units_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('enforcement_inspections',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('campaign_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('inspected_on', sa.Date(), nullable=False),
+    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('findings', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('officer_ids', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('rectification', sa.Enum('not_required', 'pending', 'rectified', name='rectification', native_enum=False, length=16), nullable=False),
+    sa.Column('rectification_due', sa.Date(), nullable=True),
+    sa.Column('rectified_on', sa.Date(), nullable=True),
+    sa.Column('rectification_note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['enforcement_campaigns.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('enforcement_inspections', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enforcement_inspections_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enforcement_inspections_inspected_on'), ['inspected_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enforcement_inspections_rectification'), ['rectification'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enforcement_inspections_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('legal_affairs',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
     sa.Column('adviser_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
@@ -283,11 +381,109 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_legal_affairs_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_legal_affairs_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('patrol_logs',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('patrolled_on', sa.Date(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('route', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('publicity', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('people_reached', sa.Integer(), nullable=False),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['patrol_teams.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('patrol_logs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_logs_patrolled_on'), ['patrolled_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patrol_logs_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patrol_logs_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('patrol_team_villages',
+    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['patrol_teams.id'], ),
+    sa.PrimaryKeyConstraint('team_id', 'unit_id')
+    )
+    with op.batch_alter_table('patrol_team_villages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_team_villages_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('publicity_events',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('theme', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('audience', sa.Integer(), nullable=False),
+    sa.Column('materials', sa.Integer(), nullable=False),
+    sa.Column('notes', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['publicity_teams.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('publicity_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_publicity_events_held_on'), ['held_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_publicity_events_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_publicity_events_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('publicity_team_members',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=True),
+    sa.Column('joined_on', sa.Date(), nullable=False),
+    sa.Column('left_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['team_id'], ['publicity_teams.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('publicity_team_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_publicity_team_members_team_id'), ['team_id'], unique=False)
+
+    op.create_table('patrol_incidents',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('patrol_id', sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+    sa.Column('kind', sa.Enum('fraud', 'theft', 'fire_hazard', 'dispute', 'traffic', 'other', name='incidentkind', native_enum=False, length=16), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('losses_prevented_fen', sa.BigInteger(), nullable=False),
+    sa.Column('recovered_fen', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['patrol_id'], ['patrol_logs.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('patrol_incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_incidents_patrol_id'), ['patrol_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('patrol_incidents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_incidents_patrol_id'))
+
+    op.drop_table('patrol_incidents')
+    with op.batch_alter_table('publicity_team_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_publicity_team_members_team_id'))
+
+    op.drop_table('publicity_team_members')
+    with op.batch_alter_table('publicity_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_publicity_events_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_publicity_events_team_id'))
+        batch_op.drop_index(batch_op.f('ix_publicity_events_held_on'))
+
+    op.drop_table('publicity_events')
+    with op.batch_alter_table('patrol_team_villages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_team_villages_unit_id'))
+
+    op.drop_table('patrol_team_villages')
+    with op.batch_alter_table('patrol_logs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_logs_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_patrol_logs_team_id'))
+        batch_op.drop_index(batch_op.f('ix_patrol_logs_patrolled_on'))
+
+    op.drop_table('patrol_logs')
     with op.batch_alter_table('legal_affairs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_legal_affairs_unit_id'))
         batch_op.drop_index(batch_op.f('ix_legal_affairs_status'))
@@ -295,6 +491,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_legal_affairs_adviser_id'))
 
     op.drop_table('legal_affairs')
+    with op.batch_alter_table('enforcement_inspections', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enforcement_inspections_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_enforcement_inspections_rectification'))
+        batch_op.drop_index(batch_op.f('ix_enforcement_inspections_inspected_on'))
+        batch_op.drop_index(batch_op.f('ix_enforcement_inspections_campaign_id'))
+
+    op.drop_table('enforcement_inspections')
+    with op.batch_alter_table('enforcement_campaign_units', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enforcement_campaign_units_unit_id'))
+
+    op.drop_table('enforcement_campaign_units')
     with op.batch_alter_table('consultations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consultations_unit_id'))
         batch_op.drop_index(batch_op.f('ix_consultations_asked_on'))
@@ -330,6 +537,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_adviser_assignments_adviser_id'))
 
     op.drop_table('adviser_assignments')
+    with op.batch_alter_table('publicity_teams', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_publicity_teams_unit_id'))
+
+    op.drop_table('publicity_teams')
+    with op.batch_alter_table('patrol_teams', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_teams_unit_id'))
+
+    op.drop_table('patrol_teams')
     with op.batch_alter_table('party_memberships', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_party_memberships_person_id'))
 
@@ -344,6 +559,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_grid_units_path', postgresql_ops={'path': 'text_pattern_ops'})
 
     op.drop_table('grid_units')
+    with op.batch_alter_table('enforcement_officers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enforcement_officers_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_enforcement_officers_certificate_valid_until'))
+
+    op.drop_table('enforcement_officers')
+    with op.batch_alter_table('enforcement_campaigns', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enforcement_campaigns_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_enforcement_campaigns_starts_on'))
+
+    op.drop_table('enforcement_campaigns')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_unit_id'))
         batch_op.drop_index(batch_op.f('ix_cases_status'))
@@ -352,6 +577,10 @@ def downgrade() -> None:
 
     op.drop_table('cases')
     op.drop_table('case_counters')
+    with op.batch_alter_table('auxiliary_officers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_auxiliary_officers_unit_id'))
+
+    op.drop_table('auxiliary_officers')
     with op.batch_alter_table('advisers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_advisers_unit_id'))
 
