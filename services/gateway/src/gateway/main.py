@@ -15,6 +15,8 @@ from gateway.accounts.service import ensure_bootstrap_admin
 from gateway.accounts.views import router as auth_router
 from gateway.apikeys.views import router as api_keys_router
 from gateway.callers import CallerDirectory
+from gateway.composed.views import router as composed_router
+from gateway.notices.views import router as notices_router
 from gateway.openapi import MergedOpenApi, openapi_router
 from gateway.proxy import Upstreams
 from gateway.routes import router as forward_router
@@ -130,5 +132,7 @@ def create_app(
     app.include_router(openapi_router(TITLE))
     app.include_router(auth_router)
     app.include_router(api_keys_router)
+    app.include_router(composed_router)
+    app.include_router(notices_router)
     app.include_router(forward_router)
     return app

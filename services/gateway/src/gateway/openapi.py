@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from gateway.proxy import UpstreamError, UpstreamUnavailable, Upstreams
 
 _SCHEMA_REF = "#/components/schemas/"
-_PUBLIC_PREFIXES = ("/api/", "/open311/")
+_PUBLIC_PREFIXES = ("/api/", "/open311/", "/notices/")
 _CALLER_SECURITY = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
 
 

@@ -7,6 +7,7 @@ parsed. Each upstream has a circuit breaker so a dead service is not hammered.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -191,11 +192,21 @@ class Upstreams:
         if request is not None:
             headers["x-request-id"] = request_id_of(request)
             headers["traceparent"] = child_traceparent(request)
+        limit = timeout or self.settings.view_timeout_s
         try:
-            response = await client.get(path, params=params, headers=headers, timeout=timeout or self.settings.view_timeout_s)
-        except httpx.TimeoutException as exc:
+            # The deadline covers the whole call, whatever the transport does with httpx's timeouts.
+            async with asyncio.timeout(limit):
+                response = await client.get(path, params=params, headers=headers, timeout=limit)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # The aiohttp transport reports a refused connection as a connect timeout.
+            breaker.record_failure()
+            raise UpstreamUnavailable(domain, "unreachable") from exc
+        except (TimeoutError, httpx.TimeoutException) as exc:
             breaker.record_failure()
             raise UpstreamUnavailable(domain, "timed out") from exc
+        except asyncio.CancelledError:
+            breaker.record_failure()
+            raise
         except httpx.TransportError as exc:
             breaker.record_failure()
             raise UpstreamUnavailable(domain, "unreachable") from exc

@@ -1,0 +1,1 @@
+"""Views composed from several services, fetched concurrently, degrading to partial answers."""

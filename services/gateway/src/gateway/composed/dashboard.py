@@ -1,0 +1,112 @@
+"""The town dashboard: the report's figures for a town and a period, from all four services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.composed.periods import months_between
+from gateway.composed.sections import Composer, DegradedSection, Fetch, total_of
+
+# Every figure the dashboard answers, in the order the report gives them.
+FIGURES = (
+    "grids", "small_grids", "micro_grids", "households", "party_members", "liaison_coverage",
+    "lecture_sessions", "lecture_attendees", "activities", "orders", "orders_completed",
+    "response_rate", "resolution_rate", "satisfaction_rate", "legal_consultations", "legal_affairs",
+    "disputes_mediated", "adviser_recovered_yuan", "enforcement_campaigns", "publicity_teams",
+    "patrol_recovered_yuan", "points_entries",
+)
+DISPATCH_FIGURES = (
+    "lecture_sessions", "lecture_attendees", "activities", "orders", "orders_completed",
+    "response_rate", "resolution_rate", "satisfaction_rate",
+)
+LEGAL_FIGURES = (
+    "legal_consultations", "legal_affairs", "disputes_mediated", "adviser_recovered_yuan",
+    "enforcement_campaigns", "publicity_teams", "patrol_recovered_yuan",
+)
+
+
+class TownDashboard(BaseModel):
+    """The figures of a town over a period (dates inclusive, Asia/Shanghai)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "unit": {"id": "01JD…", "name": "禹王镇", "level": "town"},
+                    "from": "2026-01-01",
+                    "to": "2026-11-30",
+                    "figures": {"grids": 41, "small_grids": 139, "micro_grids": 431, "lecture_sessions": 32,
+                                "legal_consultations": 70, "adviser_recovered_yuan": 60000.0, "satisfaction_rate": 0.97},
+                    "degraded": [{"section": "satisfaction_rate", "service": "dispatch", "reason": "timed out"}],
+                }
+            ]
+        },
+        populate_by_name=True,
+    )
+
+    unit: dict[str, Any] | None
+    from_: date = Field(alias="from")
+    to: date
+    figures: dict[str, float | int | None] = Field(description="every figure by name; null where its service did not answer")
+    degraded: list[DegradedSection] = Field(description="figures missing from this answer, and why")
+
+
+def _yuan(fen: Any) -> float:
+    return round(int(fen) / 100, 2)
+
+
+def _pick(answer: dict[str, Any], name: str) -> Any:
+    """A figure from a service's figures answer: by its name, or in fen for a yuan figure."""
+    if name in answer:
+        return answer[name]
+    if name.endswith("_yuan") and f"{name[:-5]}_fen" in answer:
+        return _yuan(answer[f"{name[:-5]}_fen"])
+    raise KeyError(name)
+
+
+async def town_dashboard(composer: Composer, unit_id: str, start: date, end: date) -> TownDashboard:
+    """Fetch every source concurrently and lay the figures out by name."""
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    months = months_between(start, end)
+    fetches = [
+        Fetch("unit", "grid", f"/api/v1/grid/units/{unit_id}", subject=True),
+        Fetch("counts", "grid", f"/api/v1/grid/units/{unit_id}/counts"),
+        Fetch("compliance", "grid", "/api/v1/grid/reports/compliance", {"under": unit_id, "on": end.isoformat()}),
+        Fetch("party_members", "grid", "/api/v1/grid/party/members", {"under": unit_id, "per_page": 1}, total_of),
+        Fetch("dispatch_figures", "dispatch", "/api/v1/dispatch/figures", {"unit_id": unit_id, **period}),
+        Fetch("legal_figures", "legal", "/api/v1/legal/figures", {"unit_id": unit_id, **period}),
+        # The ledger filters by month: the entries of every month the period touches.
+        *(Fetch(f"entries_{m}", "points", "/api/v1/points/entries", {"under": unit_id, "period": m, "per_page": 1}, total_of)
+          for m in months),
+    ]
+    got = await composer.run(fetches)
+    sources: dict[str, tuple[str, str, Callable[[], Any]]] = {
+        "grids": ("counts", "grid", lambda: got["counts"]["grid"]),
+        "small_grids": ("counts", "grid", lambda: got["counts"]["small_grid"]),
+        "micro_grids": ("counts", "grid", lambda: got["counts"]["micro_grid"]),
+        "households": ("compliance", "grid", lambda: got["compliance"]["households"]),
+        "liaison_coverage": ("compliance", "grid", lambda: got["compliance"]["liaison_coverage"]),
+        "party_members": ("party_members", "grid", lambda: got["party_members"]),
+        **{name: ("dispatch_figures", "dispatch", lambda n=name: _pick(got["dispatch_figures"], n)) for name in DISPATCH_FIGURES},
+        **{name: ("legal_figures", "legal", lambda n=name: _pick(got["legal_figures"], n)) for name in LEGAL_FIGURES},
+        "points_entries": ("entries", "points", lambda: sum(got[f"entries_{m}"] for m in months)),
+    }
+    failed = {d.section: d for d in composer.degraded}
+    figures: dict[str, Any] = {}
+    degraded: list[DegradedSection] = [d for d in composer.degraded if d.section == "unit"]
+    for name in FIGURES:
+        source, service, value = sources[name]
+        cause = failed.get(source) or next((d for s, d in failed.items() if s.startswith(f"{source}_")), None)
+        if cause is None:
+            try:
+                figures[name] = value()
+                continue
+            except (KeyError, TypeError, ValueError):
+                cause = DegradedSection(section=name, service=service, reason="not provided")
+        figures[name] = None
+        degraded.append(DegradedSection(section=name, service=service, reason=cause.reason))
+    return TownDashboard(unit=got["unit"], from_=start, to=end, figures=figures, degraded=degraded)

@@ -1,0 +1,122 @@
+"""The unit overview: the unit, its team and compliance, orders, cases and top members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.composed.periods import this_month
+from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of, total_of
+
+CORE_ROLES = ("grid_leader", "grid_worker", "grid_assistant")
+OPEN_ORDER_STATUSES = ["submitted", "accepted", "dispatched", "in_progress", "returned"]
+CASES_IN_PROGRESS = ["registered", "accepted", "mediating"]
+LISTED = 10
+
+
+class TeamCompliance(BaseModel):
+    """The unit's own 1+1+1+N team: the three core roles and everyone else."""
+
+    grid_leader: int
+    grid_worker: int
+    grid_assistant: int
+    others: int = Field(description="the N: party members, committee members, volunteers, cadres")
+    complete: bool = Field(description="each core role filled at least once")
+    missing_roles: list[str]
+
+
+class UnitOverview(BaseModel):
+    """One unit at a glance, composed from all four services."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "unit": {"id": "01JD…", "name": "青龙村", "level": "village", "path": "/…/"},
+                    "period": "2026-11",
+                    "units_below": {"grid": 4, "small_grid": 12, "micro_grid": 40},
+                    "team": [{"name": "李网格", "role": "grid_worker"}],
+                    "team_compliance": {"grid_leader": 1, "grid_worker": 1, "grid_assistant": 0, "others": 6,
+                                        "complete": False, "missing_roles": ["grid_assistant"]},
+                    "compliance": {"liaison_coverage": 0.92},
+                    "households": 412,
+                    "open_orders": {"total": 3, "items": []},
+                    "overdue_orders": {"total": 1, "items": []},
+                    "cases_in_progress": {"total": 2, "items": []},
+                    "top_members": [{"member_id": "01JD…", "name": "王党员", "points": 18}],
+                    "degraded": [{"section": "cases_in_progress", "service": "legal", "reason": "unavailable"}],
+                }
+            ]
+        }
+    )
+
+    unit: dict[str, Any] | None
+    period: str = Field(description="the month of `top_members`, YYYY-MM (Asia/Shanghai)")
+    units_below: dict[str, Any] | None = Field(description="active units of each level under the unit")
+    team: list[dict[str, Any]] | None = Field(description="role assignments on the unit itself, in force today")
+    team_compliance: TeamCompliance | None
+    compliance: dict[str, Any] | None = Field(description="grid-svc's compliance summary of the subtree")
+    households: int | None
+    open_orders: dict[str, Any] | None = Field(description="total and the newest few")
+    overdue_orders: dict[str, Any] | None
+    cases_in_progress: dict[str, Any] | None = Field(description="mediation cases not yet concluded (parties masked)")
+    top_members: list[dict[str, Any]] | None = Field(description="party members by points this month, highest first")
+    degraded: list[DegradedSection] = Field(description="sections missing from this answer, and why")
+
+
+def team_compliance(team: list[dict[str, Any]]) -> TeamCompliance:
+    """Count the core roles and the N in a unit's team."""
+    counts = {role: sum(1 for a in team if a.get("role") == role) for role in CORE_ROLES}
+    missing = [role for role, n in counts.items() if n == 0]
+    return TeamCompliance(**counts, others=len(team) - sum(counts.values()), complete=not missing, missing_roles=missing)
+
+
+def _merge_case_pages(pages: list[dict[str, Any] | None], composer: Composer) -> dict[str, Any] | None:
+    """One section from the per-status pages (missing when any of them is)."""
+    if any(page is None for page in pages):
+        for entry in composer.degraded:
+            if entry.section.startswith("cases_"):
+                entry.section = "cases_in_progress"
+        unique = {(d.section, d.service, d.reason): d for d in composer.degraded}
+        composer.degraded[:] = list(unique.values())
+        return None
+    items = sorted((item for page in pages for item in page["items"]), key=lambda c: str(c.get("registered_on", "")), reverse=True)
+    return {
+        "total": sum(page["total"] for page in pages),
+        "by_status": {status: page["total"] for status, page in zip(CASES_IN_PROGRESS, pages, strict=True)},
+        "items": items[:LISTED],
+    }
+
+
+async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
+    """Fetch every section concurrently and assemble the overview."""
+    period = this_month()
+    sections = await composer.run(
+        [
+            Fetch("unit", "grid", f"/api/v1/grid/units/{unit_id}", subject=True),
+            Fetch("units_below", "grid", f"/api/v1/grid/units/{unit_id}/counts"),
+            Fetch("team", "grid", "/api/v1/grid/assignments", {"unit_id": unit_id, "per_page": 200}, items_of),
+            Fetch("compliance", "grid", "/api/v1/grid/reports/compliance", {"under": unit_id}),
+            Fetch("households", "grid", "/api/v1/grid/households", {"under": unit_id, "per_page": 1}, total_of),
+            Fetch("open_orders", "dispatch", "/api/v1/dispatch/orders",
+                  {"under": unit_id, "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
+            Fetch("overdue_orders", "dispatch", "/api/v1/dispatch/orders",
+                  {"under": unit_id, "overdue": "true", "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
+            # The case list filters by one status at a time.
+            *(
+                Fetch(f"cases_{status}", "legal", "/api/v1/legal/cases", {"under": unit_id, "status": status, "per_page": LISTED}, page_of)
+                for status in CASES_IN_PROGRESS
+            ),
+            Fetch("top_members", "points", "/api/v1/points/balances", {"under": unit_id, "period": period, "per_page": 5}, items_of),
+        ]
+    )
+    team = sections["team"]
+    case_pages = [sections.pop(f"cases_{status}") for status in CASES_IN_PROGRESS]
+    return UnitOverview(
+        **sections,
+        cases_in_progress=_merge_case_pages(case_pages, composer),
+        period=period,
+        team_compliance=team_compliance(team) if team is not None else None,
+        degraded=composer.degraded,
+    )
