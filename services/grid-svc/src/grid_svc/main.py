@@ -14,6 +14,7 @@ from grid_svc.people.views import router as people_router
 from grid_svc.reports.views import router as reports_router
 from grid_svc.rules.views import public_router as public_rules_router
 from grid_svc.rules.views import router as rules_router
+from grid_svc.transfer.views import router as transfer_router
 from grid_svc.units.views import router as units_router
 from shared.service import build_service_app
 
@@ -36,6 +37,7 @@ def create_app(settings: GridSettings | None = None) -> FastAPI:
             rules_router,
             public_rules_router,
             locate_router,
+            transfer_router,
         ],
         consumers=CONSUMERS,
     )
