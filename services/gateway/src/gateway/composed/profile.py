@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.composed.periods import this_month
 from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of
 
 RECENT = 10
@@ -38,7 +37,7 @@ class MemberProfile(BaseModel):
     roles: list[dict[str, Any]] | None = Field(description="grid role assignments in force")
     liaisons: list[dict[str, Any]] | None = Field(description="liaison links in force (households, grids)")
     balance: dict[str, Any] | None = Field(description="points in total and per month")
-    rating: dict[str, Any] | None = Field(description="the latest star rating")
+    rating: dict[str, Any] | None = Field(description="the latest star rating (null when none was computed yet)")
     recent_entries: list[dict[str, Any]] | None = Field(description="the newest ledger entries")
     orders_served: dict[str, Any] | None = Field(description="service orders assigned to the member: total and newest")
     lectures_given: dict[str, Any] | None = Field(description="micro lectures given: total and newest")
@@ -65,13 +64,18 @@ async def member_profile(composer: Composer, member_id: str) -> MemberProfile:
             orders_served=None, lectures_given=None, mediations=None, degraded=_without_points_member(composer),
         )
     person_id = member["person_id"]
+    branch_unit_id = (first["points_member"] or {}).get("branch_unit_id")
+    points_missing = next((d.reason for d in composer.degraded if d.section == "points_member"), "not provided")
     rest = await composer.run(
         [
             Fetch("roles", "grid", "/api/v1/grid/assignments", {"person_id": person_id, "per_page": 200}, items_of),
             Fetch("member_liaisons", "grid", "/api/v1/grid/liaisons", {"member_id": member_id, "per_page": 200}, items_of),
             Fetch("cadre_liaisons", "grid", "/api/v1/grid/liaisons", {"person_id": person_id, "per_page": 200}, items_of),
             Fetch("balance", "points", f"/api/v1/points/members/{member_id}/balance"),
-            Fetch("rating", "points", f"/api/v1/points/members/{member_id}/rating", {"period": this_month()}),
+            # Ratings are listed per branch, newest span first: the member's latest is the first of theirs.
+            Fetch("rating", "points", "/api/v1/points/ratings", {"branch_unit_id": branch_unit_id, "per_page": 200},
+                  lambda page: next((r for r in page["items"] if r["member_id"] == member_id), None),
+                  provided=branch_unit_id is not None, missing_reason=points_missing),
             Fetch("recent_entries", "points", "/api/v1/points/entries", {"member_id": member_id, "per_page": RECENT}, items_of),
             Fetch("orders_served", "dispatch", "/api/v1/dispatch/orders", {"assignee_person_id": person_id, "per_page": RECENT}, page_of),
             Fetch("lectures_given", "dispatch", "/api/v1/dispatch/lectures", {"lecturer_person_id": person_id, "per_page": RECENT}, page_of),

@@ -61,6 +61,7 @@ class Fetch:
     # False while the service offers no such query: reported as "not provided" without a call
     # (a query parameter a service does not know is ignored, which would answer the wrong question).
     provided: bool = True
+    missing_reason: str = "not provided"
 
 
 def _reason(error: UpstreamError) -> str:
@@ -86,7 +87,7 @@ class Composer:
 
     async def _one(self, fetch: Fetch) -> Any:
         if not fetch.provided:
-            self.degraded.append(DegradedSection(section=fetch.section, service=fetch.domain, reason="not provided"))
+            self.degraded.append(DegradedSection(section=fetch.section, service=fetch.domain, reason=fetch.missing_reason))
             return None
         if not self._allowed(fetch.domain):
             self.degraded.append(DegradedSection(section=fetch.section, service=fetch.domain, reason="forbidden"))

@@ -23,6 +23,8 @@ router = APIRouter(prefix="/notices", tags=["public notice pages"])
 templates = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape(["html"]), enable_async=False)
 # The gateway reads public data as itself; the services still decide what is public.
 PUBLIC_READER = Identity(subject="gateway-public-pages", name="gateway", role=Role.SERVICE)
+APPRAISAL_KINDS = {"civilised_household": "星级文明户评定", "civilised_village": "文明村评定"}
+RESULT_STATUSES = {"nominated": "候选", "awarded": "授予", "not_awarded": "未授予", "withdrawn": "撤回", "revoked": "撤销"}
 _HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {}}, "description": "the printable page"},
     404: {"content": {"text/html": {}}, "description": "no such notice"},
@@ -92,7 +94,13 @@ async def appraisal_results(appraisal_id: str, request: Request) -> HTMLResponse
     if isinstance(appraisal, HTMLResponse):
         return appraisal
     deadline = appraisal.get("objection_deadline")
-    return _page("appraisal_results.html", appraisal=appraisal, deadline_label=_moment_label(deadline) if deadline else None)
+    return _page(
+        "appraisal_results.html",
+        appraisal=appraisal,
+        kind_label=APPRAISAL_KINDS.get(appraisal.get("kind"), "评定"),
+        status_labels=RESULT_STATUSES,
+        deadline_label=_moment_label(deadline) if deadline else None,
+    )
 
 
 @router.get("/villages/{unit_id}/rules", response_class=HTMLResponse, responses=_HTML_RESPONSES,
