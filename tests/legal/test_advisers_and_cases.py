@@ -95,6 +95,9 @@ async def test_consultations_mask_the_asker_and_are_published_without_them(legal
     hidden = await legal.client.get(f"{API}/consultations/{consultation['id']}", headers=roles["other_secretary"])
     assert hidden.status_code == 404
 
+    exported = await legal.client.get(f"{API}/exports/consultations.csv", params={"from": "2026-03-03", "to": "2026-03-03"}, headers=roles["town_admin"])
+    assert consultation["id"] in exported.text and "张**" in exported.text and "138****5678" in exported.text
+    assert "张三丰" not in exported.text and "13812345678" not in exported.text
     pending = await legal.client.get(f"{API}/consultations", params={"follow_up_pending": True}, headers=roles["town_admin"])
     assert consultation["id"] in [c["id"] for c in pending.json()["items"]]
     followed = await legal.client.post(
@@ -261,6 +264,10 @@ async def test_full_case_reads_are_audited_and_everyone_else_sees_masked_summari
         assert "140822199001011234" not in masked.text and "13812341234" not in masked.text and "王小明" not in masked.text
     listed = await legal.client.get(f"{API}/cases", params={"under": tree["village"]["id"]}, headers=roles["secretary"])
     assert "王小明" not in listed.text and "140822199001011234" not in listed.text and "界墙位置" not in listed.text
+    exported = await legal.client.get(f"{API}/exports/cases.csv", params={"under": tree["village"]["id"]}, headers=roles["mediator"])
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert case["number"] in exported.text and "applicant:王**" in exported.text
+    assert "王小明" not in exported.text and "140822199001011234" not in exported.text and "13812341234" not in exported.text
     assert await reads() == []
 
     full = await legal.client.get(url, headers={**roles["mediator"], "X-Request-Id": "req-audit-1"})
@@ -298,6 +305,12 @@ async def test_case_numbers_are_sequential_per_town_and_year_under_concurrency(l
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
     year = today().year
     assert sorted(r.json()["number"] for r in responses) == sorted(f"裴介调〔{year}〕{n}号" for n in range(1, 9))
+    retried = [
+        await legal.client.post(f"{API}/cases", json=_case_body(village["id"]), headers={**county_admin, "Idempotency-Key": "case-9"})
+        for _ in range(2)
+    ]
+    assert retried[0].json()["number"] == retried[1].json()["number"] == f"裴介调〔{year}〕9号"
+    assert retried[1].headers.get("idempotent-replayed") == "true"
     at_county = await legal.client.post(f"{API}/cases", json=_case_body(tree["county"]["id"]), headers=county_admin)
     assert at_county.status_code == 422 and at_county.json()["code"] == "invalid_level"
     one_party = await legal.client.post(f"{API}/cases", json=_case_body(village["id"], parties=[_case_body("x")["parties"][0]]), headers=county_admin)
@@ -307,7 +320,8 @@ async def test_case_numbers_are_sequential_per_town_and_year_under_concurrency(l
     assert (await legal.client.post(f"{API}/cases", json=bad_id, headers=county_admin)).status_code == 422
 
     listed = await legal.client.get(f"{API}/cases", params={"under": town["id"], "per_page": 5}, headers=county_admin)
-    assert listed.json()["total"] == 8 and len(listed.json()["items"]) == 5
+    assert listed.json()["total"] == 9 and len(listed.json()["items"]) == 5
     second = await legal.client.get(f"{API}/cases", params={"under": town["id"], "per_page": 5, "page": 2}, headers=county_admin)
+    assert len(second.json()["items"]) == 4
     seen = [c["number"] for c in listed.json()["items"]] + [c["number"] for c in second.json()["items"]]
-    assert len(set(seen)) == 8
+    assert len(set(seen)) == 9

@@ -6,6 +6,7 @@ import legal_svc.models  # noqa: F401  registers every table
 from legal_svc.advisers.views import router as advisers_router
 from legal_svc.cases.views import router as cases_router
 from legal_svc.enforcement.views import router as enforcement_router
+from legal_svc.exports.views import router as exports_router
 from legal_svc.figures.views import router as figures_router
 from legal_svc.patrols.views import router as patrols_router
 from legal_svc.publicity.views import router as publicity_router
@@ -30,6 +31,7 @@ def create_app(settings: LegalSettings | None = None) -> FastAPI:
             publicity_router,
             patrols_router,
             figures_router,
+            exports_router,
         ],
         consumers=CONSUMERS,
     )
