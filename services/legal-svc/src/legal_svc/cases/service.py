@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import ColumnElement, Select, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,8 +47,7 @@ from legal_svc.cases.models import (
 from legal_svc.db import grid
 from legal_svc.privacy import mask_name
 from legal_svc.roster.handlers import is_party_member
-from legal_svc.units import SHANGHAI as _SHANGHAI
-from legal_svc.units import record_in_scope, scoped, today, unit_for_write, units_table
+from legal_svc.units import SHANGHAI, record_in_scope, scoped, today, unit_for_write, units_table
 from shared.events.legal import CaseConcluded, CaseRegistered, MediatorRef
 from shared.grid_replica import GridUnit
 from shared.identity import Identity
@@ -500,12 +499,12 @@ async def list_reads_query(
     if reader is not None:
         statement = statement.where(CaseRead.reader == reader)
     if start is not None:
-        statement = statement.where(CaseRead.read_at >= datetime.combine(start, datetime.min.time(), tzinfo=_SHANGHAI))
+        statement = statement.where(CaseRead.read_at >= datetime.combine(start, datetime.min.time(), tzinfo=SHANGHAI))
     if end is not None:
-        statement = statement.where(CaseRead.read_at < datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=_SHANGHAI))
+        statement = statement.where(CaseRead.read_at < datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI))
     return statement.order_by(CaseRead.read_at.desc(), CaseRead.id.desc())
 
 
-def adviser_took_part() -> object:
+def adviser_took_part() -> ColumnElement[bool]:
     """SQL condition: a legal adviser was among the case's mediators (the report's 'disputes advisers took part in')."""
     return exists().where(CaseMediator.case_id == Case.id, CaseMediator.affiliation == Affiliation.LEGAL_ADVISER)
