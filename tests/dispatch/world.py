@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from harness import eventually, identity_headers
+from harness import PLATFORM_ADMIN, eventually, identity_headers
 from shared.events import DISPATCH_TOPIC
 from shared.events.base import DomainEvent
 from shared.events.envelope import decode, encode
@@ -159,15 +159,31 @@ class EventTap:
         return await eventually(probe)
 
 
-def staff(role: Role, unit: Unit | None, *, person_id: str | None = None, subject: str | None = None, rights: dict | None = None) -> dict[str, str]:
+class FreshHeaders(Mapping):
+    """Identity headers signed anew on every use: the signed identity lives a minute, a test module longer."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+
+    def __getitem__(self, key: str) -> str:
+        return identity_headers(self.identity)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(identity_headers(self.identity))
+
+    def __len__(self) -> int:
+        return 1
+
+
+def staff(role: Role, unit: Unit | None, *, person_id: str | None = None, subject: str | None = None, rights: dict | None = None) -> FreshHeaders:
     """Identity headers for a caller of `role` scoped to `unit`."""
-    return identity_headers(
+    return FreshHeaders(
         Identity(subject=subject or f"{role.value}-{uuid.uuid4().hex[:6]}", name=role.value, role=role,
                  scope_unit_id=unit.id if unit else None, person_id=person_id, rights=rights or {})
     )
 
 
-ADMIN = identity_headers()
+ADMIN = FreshHeaders(PLATFORM_ADMIN)
 
 
 async def known(client: httpx.AsyncClient, path: str) -> bool:

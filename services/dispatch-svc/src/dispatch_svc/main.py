@@ -12,6 +12,8 @@ from dispatch_svc.consumers import CONSUMERS
 from dispatch_svc.db import grid, platform
 from dispatch_svc.figures.views import router as figures_router
 from dispatch_svc.lectures.views import router as lectures_router
+from dispatch_svc.open311.formats import Open311Error, error_response
+from dispatch_svc.open311.views import router as open311_router
 from dispatch_svc.orders import overdue
 from dispatch_svc.orders.views import overdue_router
 from dispatch_svc.orders.views import router as orders_router
@@ -49,6 +51,7 @@ def create_app(settings: DispatchSettings | None = None, *, clock: Clock | None 
             lectures_router,
             activities_router,
             figures_router,
+            open311_router,
             roster_router,
             grid.router("dispatch"),
         ],
@@ -56,4 +59,9 @@ def create_app(settings: DispatchSettings | None = None, *, clock: Clock | None 
         on_startup=start_overdue_job,
     )
     app.state.clock = clock
+
+    @app.exception_handler(Open311Error)
+    async def _open311_error(request, exc: Open311Error):  # noqa: ANN001, ANN202 - an exception handler
+        return error_response(exc)
+
     return app
