@@ -6,10 +6,12 @@ Every unit under X has X's path as prefix, so a subtree is one indexed range sca
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, bindparam, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.identity import Identity
+
+_ESCAPE = "!"
 
 
 def child_path(parent_path: str | None, unit_id: str) -> str:
@@ -18,8 +20,13 @@ def child_path(parent_path: str | None, unit_id: str) -> str:
 
 
 def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: str) -> ColumnElement[bool]:
-    """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive)."""
-    return path_column.startswith(scope_path, autoescape=True)
+    """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive), as an index range.
+
+    The whole LIKE pattern is one bound parameter: SQLite applies its LIKE optimisation only to
+    a plain parameter (not to `:prefix || '%'`), PostgreSQL uses its text_pattern_ops index.
+    """
+    escaped = scope_path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_")
+    return path_column.like(bindparam(None, escaped + "%", unique=True), escape=_ESCAPE)
 
 
 def scope_condition(

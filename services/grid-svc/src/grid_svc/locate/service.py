@@ -10,7 +10,7 @@ from grid_svc.units.models import Level, Unit
 from grid_svc.units.service import scope_path_of
 from shared.identity import Identity
 from shared.problems import not_found
-from grid_svc.paths import scope_condition
+from shared.scope import scope_condition
 
 
 async def locate(session: AsyncSession, *, identity: Identity, lng: float, lat: float, level: Level = Level.MICRO_GRID) -> Unit:

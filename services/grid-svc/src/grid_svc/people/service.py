@@ -30,7 +30,7 @@ from shared.identity import Identity
 from shared.ids import new_id
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
-from grid_svc.paths import in_subtree, path_in_scope, scope_condition
+from shared.scope import in_subtree, path_in_scope, scope_condition
 
 
 async def get_person(session: AsyncSession, *, identity: Identity, person_id: str) -> Person:

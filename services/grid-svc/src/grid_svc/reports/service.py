@@ -14,7 +14,7 @@ from grid_svc.liaisons.models import Liaison, LiaisonKind
 from grid_svc.people.models import Person
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, UnlinkedMicroGrid
 from grid_svc.units.models import Level, Unit
-from grid_svc.paths import in_subtree
+from shared.scope import in_subtree
 
 MIN_CADRE_GRIDS = 1
 MIN_CADRE_HOUSEHOLDS = 10

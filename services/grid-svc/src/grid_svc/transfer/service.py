@@ -18,7 +18,7 @@ from grid_svc.liaisons import service as liaisons
 from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind
 from grid_svc.party import service as party
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
-from grid_svc.paths import in_subtree, path_in_scope
+from shared.scope import in_subtree, path_in_scope
 from grid_svc.people import service as people
 from grid_svc.people.models import Gender, MembershipCreate, Person, PersonCreate, PersonUpdate, Relation
 from grid_svc.personal_data import mask_id_number, mask_phone, normalise_id_number

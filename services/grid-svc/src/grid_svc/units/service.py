@@ -20,7 +20,7 @@ from shared.identity import Identity, Role
 from shared.ids import new_id
 from shared.outbox import emit
 from shared.problems import Problem, conflict, not_found, unprocessable
-from grid_svc.paths import child_path, in_subtree, path_in_scope, scope_condition
+from shared.scope import child_path, in_subtree, path_in_scope, scope_condition
 
 
 async def scope_path_of(session: AsyncSession, identity: Identity) -> str | None:
