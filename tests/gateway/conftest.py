@@ -36,10 +36,14 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     def __init__(self, app: Any) -> None:
         self.inner = httpx.ASGITransport(app=app)
         self.seen: list[httpx.Headers] = []
+        self.urls: list[httpx.URL] = []
+        self.bodies: list[bytes] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request.headers)
-        del self.seen[:-20]
+        self.urls.append(request.url)
+        self.bodies.append(await request.aread())
+        del self.seen[:-20], self.urls[:-20], self.bodies[:-20]
         return await self.inner.handle_async_request(request)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,17 +44,59 @@ async def env(backend, broker, tmp_path_factory, kit):
     t2 = await kit.create_unit(client, admin, "town", c2, "东镇")
     units = {"county": c1, "town": t1, "village": v1, "grid": g1, "other_county": c2, "other_town": t2}
     users = {role: await kit.create_user(client, admin, role, units[level]) for role, level in ROLE_SCOPES.items()}
+    # One record of every kind inside G1's subtree and one in the other county.
+    v2 = await kit.create_unit(client, admin, "village", t2, "西村")
+    records: dict[str, dict[str, str]] = {"inside": {}, "outside": {}}
+    for side, grid_parent in (("inside", g1), ("outside", await kit.create_unit(client, admin, "grid", v2, "二网格"))):
+        small = await kit.create_unit(client, admin, "small_grid", grid_parent, "小网格")
+        micro = await kit.create_unit(client, admin, "micro_grid", small, "微网格")
+        household = await _created(client, admin, "/api/v1/grid/households",
+                                   {"code": f"H{uuid.uuid4().hex[:8]}", "address": "一组 1 号", "unit_id": micro["id"]})
+        person = await _created(client, admin, "/api/v1/grid/people", {"name": "赵大", "household_id": household["id"], "relation": "head"})
+        member = await _created(client, admin, "/api/v1/grid/party/members",
+                                {"person_id": person["id"], "unit_id": grid_parent["id"], "joined_on": "2010-07-01"})
+        records[side].update(unit=grid_parent["id"], household=household["id"], person=person["id"], member=member["id"])
 
     async def replicated() -> bool:
         for domain in DOMAINS[1:]:
             for unit in (g1, t2):
                 if (await client.get(f"/api/v1/{domain}/units/{unit['id']}", headers=admin)).status_code != 200:
                     return False
+        for side in ("inside", "outside"):
+            if (await client.get(f"/api/v1/points/members/{records[side]['member']}", headers=admin)).status_code != 200:
+                return False
         return True
 
     await eventually(replicated)
-    yield {"stack": stack, "client": client, "admin": admin, "units": units, "users": users, "transports": transports}
+    for side, town in (("inside", t1), ("outside", t2)):
+        adviser = await _created(client, admin, "/api/v1/legal/advisers", {"name": "钱律师", "firm": "法律服务所", "unit_id": town["id"]})
+        consultation = await _created(client, admin, "/api/v1/legal/consultations", {
+            "adviser_id": adviser["id"], "unit_id": records[side]["unit"], "asked_on": "2026-01-05", "asker_name": "孙二",
+            "category": "other", "question": "宅基地纠纷怎么办？", "answer": "先找村委会调解。"})
+        records[side]["consultation"] = consultation["id"]
+    yield {"stack": stack, "client": client, "admin": admin, "units": units, "users": users, "transports": transports,
+           "records": records}
     await stack.close()
+
+
+async def _created(client, headers: dict, path: str, body: dict) -> dict:
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code == 201, f"{path}: {response.text}"
+    return response.json()
+
+
+# Every kind of record the services hold so far, read one by one through the gateway.
+RESOURCE_KINDS = {
+    "grid unit": ("unit", "/api/v1/grid/units/{}"),
+    "household": ("household", "/api/v1/grid/households/{}"),
+    "person": ("person", "/api/v1/grid/people/{}"),
+    "party member": ("member", "/api/v1/grid/party/members/{}"),
+    "points unit": ("unit", "/api/v1/points/units/{}"),
+    "points member": ("member", "/api/v1/points/members/{}"),
+    "dispatch unit": ("unit", "/api/v1/dispatch/units/{}"),
+    "legal unit": ("unit", "/api/v1/legal/units/{}"),
+    "legal consultation": ("consultation", "/api/v1/legal/consultations/{}"),
+}
 
 
 async def _issue_key(env, **body) -> dict:
@@ -76,6 +119,19 @@ async def test_every_role_sees_every_resource_kind_only_inside_its_scope(env):
             listed = await client.get(f"/api/v1/{domain}/units", params={"per_page": 200}, headers=user["headers"])
             ids = {u["id"] for u in listed.json()["items"]}
             assert inside in ids and outside not in ids, (role, domain)
+
+
+async def test_every_role_reads_every_record_kind_only_inside_its_scope(env):
+    client, records = env["client"], env["records"]
+    key = await _issue_key(env, rights={d: "read" for d in DOMAINS})
+    callers = {**{role: user["headers"] for role, user in env["users"].items()}, "api key": {"X-API-Key": key["key"]}}
+    for caller, headers in callers.items():
+        for kind, (record, path) in RESOURCE_KINDS.items():
+            inside = await client.get(path.format(records["inside"][record]), headers=headers)
+            outside = await client.get(path.format(records["outside"][record]), headers=headers)
+            assert (caller, kind, inside.status_code) == (caller, kind, 200), inside.text
+            assert inside.json()["id"] == records["inside"][record]
+            assert (caller, kind, outside.status_code) == (caller, kind, 404), outside.text
 
 
 async def test_every_role_changes_the_grid_only_as_its_role_and_scope_allow(env):
@@ -346,3 +402,31 @@ async def test_concurrent_forwarding_keeps_answers_apart(env):
     ids = [units["grid"]["id"], units["village"]["id"], units["town"]["id"]] * 10
     responses = await asyncio.gather(*(client.get(f"/api/v1/grid/units/{i}", headers=env["admin"]) for i in ids))
     assert [r.json()["id"] for r in responses] == ids
+
+
+async def test_open311_requests_reach_dispatch_with_the_keys_identity_not_the_key(env):
+    client, transports = env["client"], env["transports"]
+    issued = await _issue_key(env, name="12345 热线", rights={"dispatch": "write"})
+    await client.get("/open311/v2/services.json", params={"api_key": issued["key"], "jurisdiction_id": "xia"})
+    seen, url = transports["dispatch"].seen[-1], transports["dispatch"].urls[-1]
+    assert "x-platform-identity" in seen
+    assert url.path == "/open311/v2/services.json"
+    assert dict(url.params) == {"jurisdiction_id": "xia"}  # the key stays at the gateway
+
+    await client.post(
+        "/open311/v2/requests.json",
+        content=f"api_key={issued['key']}&service_code=001&description=%E8%B7%AF%E7%81%AF%E5%9D%8F%E4%BA%86".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert "x-platform-identity" in transports["dispatch"].seen[-1]
+    body = transports["dispatch"].bodies[-1].decode()
+    assert "api_key" not in body and "service_code=001" in body
+
+    anonymous = await client.get("/open311/v2/services.json")
+    assert anonymous.status_code != 401  # listing services needs no key; dispatch decides
+    assert "x-platform-identity" not in transports["dispatch"].seen[-1]
+    bad = await client.get("/open311/v2/services.json", params={"api_key": "gk_00000000_wrong"})
+    assert bad.status_code == 401
+    read_only = await _issue_key(env, rights={"dispatch": "read"})
+    refused = await client.post("/open311/v2/requests.json", data={"api_key": read_only["key"], "service_code": "001"})
+    assert refused.status_code == 403
