@@ -24,10 +24,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture(scope="module")
-async def stack(backend, broker, tmp_path_factory, clock):
-    """dispatch-svc alone on a fresh database; the background overdue job is off (tests sweep by hand)."""
+async def stack(request, backend, broker, tmp_path_factory, clock):
+    """dispatch-svc alone on a fresh database. The background overdue job is off unless the module
+    sets OVERDUE_SWEEP_INTERVAL_S (tests sweep by hand, on the controllable clock)."""
     stack = Stack(broker.bootstrap_servers, Databases(backend, tmp_path_factory.mktemp("dispatch")))
-    await stack.start("dispatch", create_app, DispatchSettings, MIGRATIONS, app_kwargs={"clock": clock}, overdue_sweep_interval_s=0)
+    interval = getattr(request.module, "OVERDUE_SWEEP_INTERVAL_S", 0)
+    await stack.start("dispatch", create_app, DispatchSettings, MIGRATIONS, app_kwargs={"clock": clock}, overdue_sweep_interval_s=interval)
     await stack.wait_consumers_assigned()
     yield stack
     await stack.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 
@@ -10,6 +11,7 @@ from dispatch.world import ADMIN, known, staff
 from dispatch_svc.orders.states import TRANSITIONS, Action, Status
 from harness import eventually
 from shared.events.dispatch import OrderCompleted, OrderDispatched, OrderEvaluated, OrderReturned, OrderSubmitted
+from shared.events.grid import HouseholdDissolved, HouseholdMoved, LiaisonUnlinked, MemberLeft
 from shared.identity import Role
 
 BASE = "/api/v1/dispatch"
@@ -51,10 +53,10 @@ async def people(feed, client, tree) -> dict[str, str]:
     household = await feed.household(tree.micro_a1)
     resident = await feed.person("王大娘", household, tree.micro_a1)
     cadre = await feed.person("李书记", None, tree.village_a)
-    await feed.member(cadre, "李书记", tree.village_a)
     grid_cadre = await feed.person("赵片长", None, tree.village_a)
     helper = await feed.person("孙志愿", None, tree.village_a)
-    await feed.liaison("cadre_household", cadre, "李书记", tree.micro_a1, household)
+    cadre_member = await feed.member(cadre, "李书记", tree.village_a)
+    household_link = await feed.liaison("cadre_household", cadre, "李书记", tree.micro_a1, household)
     await feed.liaison("cadre_grid", grid_cadre, "赵片长", tree.grid_a)
     await eventually(lambda: known(client, f"{BASE}/roster/households/{household}"))
     await eventually(lambda: known(client, f"{BASE}/roster/people/{helper}"))
@@ -64,7 +66,8 @@ async def people(feed, client, tree) -> dict[str, str]:
         return listed["total"] == 2
 
     await eventually(liaisons_known)
-    return {"household": household, "resident": resident, "cadre": cadre, "grid_cadre": grid_cadre, "helper": helper}
+    return {"household": household, "resident": resident, "cadre": cadre, "grid_cadre": grid_cadre, "helper": helper,
+            "cadre_member": cadre_member, "household_link": household_link}
 
 
 async def _order(client, types, tree, *, kind="repair", headers=None, **extra) -> dict:
@@ -350,3 +353,51 @@ async def test_creating_an_order_is_idempotent(client, types, tree):
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert second.headers.get("idempotent-replayed") == "true"
+
+
+async def test_grid_changes_reach_routing_membership_and_households(client, types, tree, people, feed):
+    """Runs last: it unlinks the household's cadre, ends his membership and moves the household."""
+    await feed.send(
+        LiaisonUnlinked(liaison_id=people["household_link"], kind="cadre_household", person_id=people["cadre"],
+                        household_id=people["household"], unit_id=tree.micro_a1.id, ended_on=date(2026, 3, 1)),
+        MemberLeft(member_id=people["cadre_member"], person_id=people["cadre"], left_on=date(2026, 3, 1), reason="组织关系转出"),
+    )
+
+    async def cadre_gone():
+        person = (await client.get(f"{BASE}/roster/people/{people['cadre']}", headers=ADMIN)).json()
+        links = (await client.get(f"{BASE}/roster/liaisons", params={"household_id": people["household"], "active": "true"}, headers=ADMIN)).json()
+        return person["party_member"] is False and links["total"] == 0
+
+    await eventually(cadre_gone)
+    order = await _order(client, types, tree, household_id=people["household"], unit_id=None)
+    # With the household's own cadre unlinked, the grid's cadre answers for it.
+    assert order["proposed_person_id"] == people["grid_cadre"]
+    await _act(client, order["id"], "accept")
+    await _act(client, order["id"], "dispatch", {"assignee_person_id": people["cadre"]})
+    await _act(client, order["id"], "start")
+    done = (await _act(client, order["id"], "complete")).json()
+    assert done["served_by_person_id"] == people["cadre"] and done["served_by_party_member"] is False
+
+    await feed.send(HouseholdMoved(household_id=people["household"], from_unit_id=tree.micro_a1.id, unit_id=tree.micro_a2.id,
+                                   unit_path=tree.micro_a2.path, moved_on=date(2026, 3, 5)))
+
+    async def moved():
+        household = (await client.get(f"{BASE}/roster/households/{people['household']}", headers=ADMIN)).json()
+        return household["unit_id"] == tree.micro_a2.id
+
+    await eventually(moved)
+    after_move = await _order(client, types, tree, household_id=people["household"], unit_id=None)
+    assert after_move["unit_id"] == tree.micro_a2.id and after_move["unit_path"] == tree.micro_a2.path
+
+    await feed.send(HouseholdDissolved(household_id=people["household"], unit_id=tree.micro_a2.id, dissolved_on=date(2026, 3, 8)))
+
+    async def dissolved():
+        household = (await client.get(f"{BASE}/roster/households/{people['household']}", headers=ADMIN)).json()
+        return household["dissolved_on"] == "2026-03-08"
+
+    await eventually(dissolved)
+    refused = await client.post(
+        f"{BASE}/orders", json={"service_type_id": types["repair"]["id"], "household_id": people["household"], "description": "x",
+                                "attributes": {"kind": "water"}}, headers=ADMIN,
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "household_dissolved"

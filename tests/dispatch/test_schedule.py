@@ -3,17 +3,24 @@ lectures, activities and the dashboard figures — on a clock the tests move by 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from typer.testing import CliRunner
+
 from dispatch.world import ADMIN, known, staff
+from dispatch_svc.__main__ import cli
 from harness import eventually
 from shared.events.dispatch import ActivityHeld, LectureHeld, OrderDispatched, OrderOverdue
 from shared.identity import Role
 
 BASE = "/api/v1/dispatch"
+# The background job runs at start-up and then sleeps; the tests sweep by hand on the controllable clock.
+OVERDUE_SWEEP_INTERVAL_S = 3600
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +342,26 @@ async def test_lectures_activities_and_the_dashboard_figures(client, kinds, tree
     assert backwards.status_code == 422
     outside = await client.get(f"{BASE}/figures", params={"unit_id": tree.village_a.id, "from": "2026-08-01", "to": "2026-08-31"}, headers=village_b_secretary)
     assert outside.status_code == 404
+
+
+async def test_the_overdue_job_runs_in_the_background_and_a_sweep_runs_from_the_command_line(stack, client, kinds, tree, clock, tap):
+    """Runs last: the command-line sweep judges every open order of the module."""
+    jobs = [t for t in stack.services["dispatch"].runtime.background if t.get_name() == "overdue-sweep"]
+    assert len(jobs) == 1 and not jobs[0].done()
+
+    clock.set(datetime(2026, 9, 1, 1, 0, tzinfo=UTC))
+    order = await _order(client, kinds["repair"], tree.micro_b)
+    url = stack.services["dispatch"].database_url
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["sweep-overdue", "--as-of", "2026-09-01T14:00:00+08:00"], env={"DATABASE_URL": url}
+    )
+    assert result.exit_code == 0, result.output
+    swept = json.loads(result.output)
+    assert order["id"] in swept["response_overdue"]
+    flagged = (await client.get(f"{BASE}/orders/{order['id']}", headers=ADMIN)).json()
+    assert flagged["response_overdue"] is True and flagged["escalation"] == "village" and flagged["escalated_unit_id"] == tree.village_b.id
+    # The command wrote its events to the outbox; the running service's relay publishes them.
+    (event,) = await tap.wait_for(OrderOverdue, lambda e: e.order_id == order["id"])
+    assert event.clock == "response" and event.escalated_to == "village"
+    naive = await asyncio.to_thread(CliRunner().invoke, cli, ["sweep-overdue", "--as-of", "2026-09-01T14:00:00"], env={"DATABASE_URL": url})
+    assert naive.exit_code != 0

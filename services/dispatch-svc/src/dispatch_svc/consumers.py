@@ -12,7 +12,7 @@ CONSUMERS: list[ConsumerSpec] = [
         handlers={
             # UnitCreated, UnitRenamed, UnitMoved, UnitRetired → the grid tree copy
             **grid.handlers,
-            # HouseholdRegistered/Moved, PersonJoined/Left, MemberJoined/Left, LiaisonLinked/Unlinked → the roster
+            # HouseholdRegistered/Moved/Updated/Dissolved, PersonJoined/Left, MemberJoined/Left, LiaisonLinked/Unlinked → the roster
             **ROSTER_HANDLERS,
         },
     ),

@@ -66,6 +66,8 @@ async def _place(session: AsyncSession, identity: Identity, data: OrderCreate) -
         household = await session.get(Household, data.household_id)
         if household is None:
             raise unprocessable("unknown household", code="unknown_household", loc=["body", "household_id"])
+        if household.dissolved_on is not None:
+            raise unprocessable("the household was dissolved", code="household_dissolved", loc=["body", "household_id"])
     unit_id = data.unit_id or household.unit_id  # type: ignore[union-attr]  # the model validator demands one
     unit = await grid.get_in_scope(session, identity, unit_id)
     if unit.retired_at is not None:

@@ -11,8 +11,10 @@ from dispatch_svc.roster.models import Household, Liaison, LiaisonKind, Member, 
 from shared.events.base import DomainEvent
 from shared.events.envelope import Envelope
 from shared.events.grid import (
+    HouseholdDissolved,
     HouseholdMoved,
     HouseholdRegistered,
+    HouseholdUpdated,
     LiaisonLinked,
     LiaisonUnlinked,
     MemberJoined,
@@ -44,6 +46,20 @@ async def on_household_moved(session: AsyncSession, event: HouseholdMoved, _: En
         session.add(Household(id=event.household_id, unit_id=event.unit_id, unit_path=event.unit_path, updated_at=_now()))
         return
     household.unit_id, household.unit_path, household.updated_at = event.unit_id, event.unit_path, _now()
+
+
+async def on_household_updated(session: AsyncSession, event: HouseholdUpdated, _: Envelope) -> None:
+    """Take the household's new address and head."""
+    household = await session.get(Household, event.household_id)
+    if household is not None:
+        household.address, household.head_name, household.updated_at = event.address, event.head_name, _now()
+
+
+async def on_household_dissolved(session: AsyncSession, event: HouseholdDissolved, _: Envelope) -> None:
+    """Mark the household closed: it can place no new orders; its past orders stay."""
+    household = await session.get(Household, event.household_id)
+    if household is not None:
+        household.dissolved_on, household.updated_at = event.dissolved_on, _now()
 
 
 async def on_person_joined(session: AsyncSession, event: PersonJoined, _: Envelope) -> None:
@@ -122,6 +138,8 @@ async def is_party_member(session: AsyncSession, person_id: str | None) -> bool:
 HANDLERS: dict[type[DomainEvent], Handler] = {
     HouseholdRegistered: on_household_registered,
     HouseholdMoved: on_household_moved,
+    HouseholdUpdated: on_household_updated,
+    HouseholdDissolved: on_household_dissolved,
     PersonJoined: on_person_joined,
     PersonLeft: on_person_left,
     MemberJoined: on_member_joined,

@@ -21,6 +21,7 @@ class Household(DispatchModel, table=True):
     unit_path: str = Field(max_length=400)
     address: str = Field(default="", max_length=300)
     head_name: str | None = Field(default=None, max_length=100)
+    dissolved_on: date | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

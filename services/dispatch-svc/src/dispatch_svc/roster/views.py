@@ -29,6 +29,7 @@ class HouseholdPublic(BaseModel):
     unit_path: str
     address: str
     head_name: str | None
+    dissolved_on: date | None
 
 
 class PersonPublic(BaseModel):
@@ -71,7 +72,10 @@ async def read_household(household_id: str, db: DatabaseDep, identity: CurrentId
         path = unit.path if unit else (household.unit_path if household else None)
         if household is None or not path_in_scope(path, identity, await scope_path(session, identity)):
             raise not_found("household")
-        return HouseholdPublic(id=household.id, unit_id=household.unit_id, unit_path=path, address=household.address, head_name=household.head_name)
+        return HouseholdPublic(
+            id=household.id, unit_id=household.unit_id, unit_path=path, address=household.address,
+            head_name=household.head_name, dissolved_on=household.dissolved_on,
+        )
 
 
 @router.get("/people/{person_id}", response_model=PersonPublic, summary="A person known to this service")
