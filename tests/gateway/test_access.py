@@ -423,10 +423,12 @@ async def test_open311_requests_reach_dispatch_with_the_keys_identity_not_the_ke
     assert "api_key" not in body and "service_code=001" in body
 
     anonymous = await client.get("/open311/v2/services.json")
-    assert anonymous.status_code != 401  # listing services needs no key; dispatch decides
+    assert anonymous.status_code == 200 and isinstance(anonymous.json(), list)  # listing services needs no key
     assert "x-platform-identity" not in transports["dispatch"].seen[-1]
-    bad = await client.get("/open311/v2/services.json", params={"api_key": "gk_00000000_wrong"})
-    assert bad.status_code == 401
+    keyless = await client.post("/open311/v2/requests.json", data={"service_code": "001"})
+    assert keyless.status_code == 401 and keyless.json()[0]["code"] == 401  # dispatch's GeoReport error
+    bad = await client.get("/open311/v2/requests.json", params={"api_key": "gk_00000000_wrong"})
+    assert bad.status_code == 401 and bad.json() == [{"code": 401, "description": "invalid API key"}]
     read_only = await _issue_key(env, rights={"dispatch": "read"})
     refused = await client.post("/open311/v2/requests.json", data={"api_key": read_only["key"], "service_code": "001"})
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and refused.json()[0]["code"] == 403

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.callers import CallerIdentity, OptionalCaller, resolve_caller
 from shared.identity import Identity, Role
@@ -49,8 +49,8 @@ for _domain in DOMAINS:
     router.add_api_route(f"/api/v1/{_domain}/{{path:path}}", _forwarder(_domain), methods=METHODS, include_in_schema=False)
 
 
-@router.api_route("/open311/v2/{path:path}", methods=["GET", "POST"], include_in_schema=False)
-async def forward_open311(path: str, request: Request, caller: OptionalCaller) -> StreamingResponse:
+@router.api_route("/open311/v2/{path:path}", methods=["GET", "POST"], include_in_schema=False, response_model=None)
+async def forward_open311(path: str, request: Request, caller: OptionalCaller) -> StreamingResponse | JSONResponse:
     """Open311 GeoReport v2, answered by dispatch-svc; `api_key` identifies a county system."""
     query_pairs = parse_qsl(request.url.query, keep_blank_values=True)
     api_key = next((v for k, v in query_pairs if k == "api_key"), None)
@@ -60,11 +60,16 @@ async def forward_open311(path: str, request: Request, caller: OptionalCaller) -
         form_pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         api_key = api_key or next((v for k, v in form_pairs if k == "api_key"), None)
         body = urlencode([(k, v) for k, v in form_pairs if k != "api_key"]).encode()
-    if caller is None and api_key:
-        caller = await resolve_caller(request, None, api_key)
-    identity = caller.identity if caller is not None else None
-    if identity is not None:
-        require_key_rights(identity, "dispatch", request.method)
+    try:
+        if caller is None and api_key:
+            caller = await resolve_caller(request, None, api_key)
+        identity = caller.identity if caller is not None else None
+        if identity is not None:
+            require_key_rights(identity, "dispatch", request.method)
+    except Problem as problem:
+        # Open311 clients read GeoReport's error list, not problem+json.
+        return JSONResponse([{"code": problem.status, "description": problem.detail or problem.code}],
+                            status_code=problem.status, headers=problem.headers)
     # The key stays at the gateway: services get the signed identity instead.
     query = urlencode([(k, v) for k, v in query_pairs if k != "api_key"])
     return await request.app.state.runtime.upstreams.forward(request, "dispatch", identity, query=query, body=body)
