@@ -15,7 +15,10 @@ from shared.events.legal import CaseConcluded, MediatorRef
 from shared.events.points import EntryRecorded
 from shared.ids import new_id
 
-ADMIN = identity_headers()
+
+def admin() -> dict[str, str]:
+    """Fresh platform-admin headers (identity tokens live a minute)."""
+    return identity_headers()
 
 
 def _order(world, person_id: str, *, party_member: bool = True, service_type: str = "red_cross_training") -> OrderCompleted:
@@ -28,11 +31,11 @@ def _order(world, person_id: str, *, party_member: bool = True, service_type: st
 
 
 async def _entries_of(client, member_id: str) -> list[dict]:
-    return (await client.get("/api/v1/points/entries", params={"member_id": member_id}, headers=ADMIN)).json()["items"]
+    return (await client.get("/api/v1/points/entries", params={"member_id": member_id}, headers=admin())).json()["items"]
 
 
 async def _deeds(client, person_id: str) -> list[dict]:
-    return (await client.get("/api/v1/points/deeds", params={"person_id": person_id}, headers=ADMIN)).json()["items"]
+    return (await client.get("/api/v1/points/deeds", params={"person_id": person_id}, headers=admin())).json()["items"]
 
 
 async def test_order_completed_by_a_member_records_one_entry_even_if_delivered_three_times(world, stack):
@@ -153,7 +156,7 @@ async def test_deed_over_the_cap_is_kept_as_rejected_and_a_left_member_is_not_cr
     await world.publisher.publish(MemberLeft(member_id=member["id"], person_id=member["person_id"], left_on=date(2025, 1, 1)))
 
     async def left():
-        return (await client.get(f"/api/v1/points/members/{member['id']}", headers=ADMIN)).json()["left_on"] == "2025-01-01"
+        return (await client.get(f"/api/v1/points/members/{member['id']}", headers=admin())).json()["left_on"] == "2025-01-01"
 
     await eventually(left)
     await world.publisher.publish(_order(world, member["person_id"]))
@@ -173,7 +176,7 @@ async def test_recorded_entries_are_published_on_points_events(world, broker):
     created = await client.post(
         "/api/v1/points/entries",
         json={"member_id": member["id"], "rule_id": rule["id"], "occurred_on": "2025-02-02", "description": "帮扶"},
-        headers=ADMIN,
+        headers=admin(),
     )
     entry = created.json()
     consumer = AIOKafkaConsumer(

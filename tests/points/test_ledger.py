@@ -12,30 +12,33 @@ from points_svc.__main__ import cli
 from shared.database import Database
 from shared.identity import Identity, Role
 
-ADMIN = identity_headers()
+
+def admin() -> dict[str, str]:
+    """Fresh platform-admin headers (identity tokens live a minute)."""
+    return identity_headers()
 
 
-async def _entry(client, member, rule, day="2025-03-10", headers=ADMIN, **extra):
+async def _entry(client, member, rule, day="2025-03-10", headers=None, **extra):
     body = {"member_id": member["id"], "rule_id": rule["id"], "occurred_on": day, "description": "清理村道垃圾", **extra}
-    return await client.post("/api/v1/points/entries", json=body, headers=headers)
+    return await client.post("/api/v1/points/entries", json=body, headers=headers or admin())
 
 
 async def test_rules_are_validated_and_scoped_to_towns(world):
     client = world.client
     rule = await world.rule("ENV1", "living_environment", 5, monthly_cap=10)
     assert rule["trigger"] == "manual" and rule["monthly_cap"] == 10
-    duplicate = await client.post("/api/v1/points/rules", json={**{k: rule[k] for k in ("code", "name", "category", "points", "active_from")}, "town_unit_id": world.town.id}, headers=ADMIN)
+    duplicate = await client.post("/api/v1/points/rules", json={**{k: rule[k] for k in ("code", "name", "category", "points", "active_from")}, "town_unit_id": world.town.id}, headers=admin())
     assert duplicate.status_code == 409 and duplicate.json()["code"] == "duplicate_code"
     bad = await client.post(
         "/api/v1/points/rules",
         json={"town_unit_id": world.town.id, "code": "BAD", "name": "x", "category": "deduction", "points": 3, "active_from": "2025-01-01"},
-        headers=ADMIN,
+        headers=admin(),
     )
     assert bad.status_code == 422
     not_town = await client.post(
         "/api/v1/points/rules",
         json={"town_unit_id": world.villages[0].id, "code": "V", "name": "x", "category": "service", "points": 3, "active_from": "2025-01-01"},
-        headers=ADMIN,
+        headers=admin(),
     )
     assert not_town.status_code == 422 and not_town.json()["code"] == "not_a_town"
     # A village secretary reads the town's catalogue but may not change it.
@@ -62,7 +65,7 @@ async def test_entries_follow_rules_and_caps_answer_422_naming_the_cap(world):
     assert problem["code"] == "monthly_cap_exceeded" and "10" in problem["detail"] and "CAP" in problem["detail"]
     # Another month has its own cap.
     assert (await _entry(client, member, rule, day="2025-04-02")).status_code == 201
-    balance = (await client.get(f"/api/v1/points/members/{member['id']}/balance", headers=ADMIN)).json()
+    balance = (await client.get(f"/api/v1/points/members/{member['id']}/balance", headers=admin())).json()
     assert balance["points"] == 12
     assert [(p["period"], p["points"]) for p in balance["periods"]] == [("2025-03", 8), ("2025-04", 4)]
 
@@ -83,7 +86,7 @@ async def test_evidence_dates_and_deductions(world):
     deduction = await world.rule("DED", "deduction", -5)
     taken = await _entry(client, member, deduction, description="未按时参加组织生活")
     assert taken.status_code == 201 and taken.json()["points"] == -5
-    balance = (await client.get(f"/api/v1/points/members/{member['id']}/balance", headers=ADMIN)).json()
+    balance = (await client.get(f"/api/v1/points/members/{member['id']}/balance", headers=admin())).json()
     assert balance["points"] == -2
 
 
@@ -92,9 +95,9 @@ async def test_changing_a_rule_never_rewrites_past_entries(world):
     member = await world.member(world.villages[1], "王五")
     rule = await world.rule("MED", "dispute_mediation", 5)
     before = (await _entry(client, member, rule)).json()
-    changed = await client.patch(f"/api/v1/points/rules/{rule['id']}", json={"points": 8, "name": "调解（新）"}, headers=ADMIN)
+    changed = await client.patch(f"/api/v1/points/rules/{rule['id']}", json={"points": 8, "name": "调解（新）"}, headers=admin())
     assert changed.status_code == 200 and changed.json()["points"] == 8
-    again = await client.get(f"/api/v1/points/entries/{before['id']}", headers=ADMIN)
+    again = await client.get(f"/api/v1/points/entries/{before['id']}", headers=admin())
     assert again.json()["points"] == 5 and again.json()["rule_name"] == "规则MED" and again.json()["hash"] == before["hash"]
     after = (await _entry(client, member, rule)).json()
     assert after["points"] == 8 and after["rule_name"] == "调解（新）"
@@ -105,17 +108,17 @@ async def test_reversal_is_an_entry_naming_the_original(world):
     member = await world.member(world.villages[0], "赵六")
     rule = await world.rule("REV", "service", 6)
     original = (await _entry(client, member, rule, headers=world.secretary(world.villages[0]))).json()
-    reversed_ = await client.post(f"/api/v1/points/entries/{original['id']}/reverse", json={"reason": "重复登记"}, headers=ADMIN)
+    reversed_ = await client.post(f"/api/v1/points/entries/{original['id']}/reverse", json={"reason": "重复登记"}, headers=admin())
     assert reversed_.status_code == 201, reversed_.text
     reversal = reversed_.json()
     assert reversal["points"] == -6 and reversal["reverses_entry_id"] == original["id"] and reversal["reason"] == "重复登记"
     assert reversal["source_kind"] == "reversal" and reversal["period"] == original["period"]
-    twice = await client.post(f"/api/v1/points/entries/{original['id']}/reverse", json={"reason": "again"}, headers=ADMIN)
+    twice = await client.post(f"/api/v1/points/entries/{original['id']}/reverse", json={"reason": "again"}, headers=admin())
     assert twice.status_code == 409 and twice.json()["code"] == "already_reversed"
-    of_reversal = await client.post(f"/api/v1/points/entries/{reversal['id']}/reverse", json={"reason": "x"}, headers=ADMIN)
+    of_reversal = await client.post(f"/api/v1/points/entries/{reversal['id']}/reverse", json={"reason": "x"}, headers=admin())
     assert of_reversal.status_code == 422
-    assert (await client.get(f"/api/v1/points/entries/{original['id']}", headers=ADMIN)).json()["points"] == 6
-    balance = (await client.get(f"/api/v1/points/members/{member['id']}/balance", headers=ADMIN)).json()
+    assert (await client.get(f"/api/v1/points/entries/{original['id']}", headers=admin())).json()["points"] == 6
+    balance = (await client.get(f"/api/v1/points/members/{member['id']}/balance", headers=admin())).json()
     assert balance["points"] == 0 and balance["entries"] == 2
 
 
@@ -141,11 +144,11 @@ async def test_idempotency_key_records_one_entry(world):
     client = world.client
     member = await world.member(world.villages[0], "周八")
     rule = await world.rule("IDEM", "service", 2)
-    headers = {**ADMIN, "Idempotency-Key": "entry-once"}
+    headers = {**admin(), "Idempotency-Key": "entry-once"}
     first = await _entry(client, member, rule, headers=headers)
     second = await _entry(client, member, rule, headers=headers)
     assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
-    listed = (await client.get("/api/v1/points/entries", params={"member_id": member["id"]}, headers=ADMIN)).json()
+    listed = (await client.get("/api/v1/points/entries", params={"member_id": member["id"]}, headers=admin())).json()
     assert listed["total"] == 1
 
 
@@ -157,7 +160,7 @@ async def test_concurrent_entries_of_one_branch_never_fork_the_chain(world):
     responses = await asyncio.gather(*(_entry(client, members[i % 3], rule) for i in range(12)))
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses if r.status_code != 201]
     assert sorted(r.json()["branch_seq"] for r in responses) == list(range(1, 13))
-    report = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=ADMIN)).json()
+    report = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=admin())).json()
     assert report["ok"] and report["branches"][0]["entries_checked"] == 12
 
 
@@ -167,7 +170,7 @@ async def test_tampering_is_found_by_the_verify_endpoint_and_cli(world, stack):
     member = await world.member(village, "钱九")
     rule = await world.rule("TMP", "service", 3)
     entries = [(await _entry(client, member, rule, day=f"2025-0{m}-05")).json() for m in (1, 2, 3)]
-    intact = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=ADMIN)).json()
+    intact = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=admin())).json()
     assert intact == {"ok": True, "branches": [{"branch_unit_id": village.id, "entries_checked": 3, "ok": True, "first_broken": None}]}
     url = stack.services["points"].database_url
     runner = CliRunner()
@@ -181,7 +184,7 @@ async def test_tampering_is_found_by_the_verify_endpoint_and_cli(world, stack):
             await session.execute(text("UPDATE entries SET points = 30 WHERE id = :id"), {"id": entries[1]["id"]})
     finally:
         await database.dispose()
-    broken = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=ADMIN)).json()
+    broken = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=admin())).json()
     assert broken["ok"] is False
     assert broken["branches"][0]["first_broken"] == {"entry_id": entries[1]["id"], "branch_seq": entries[1]["branch_seq"], "reason": "hash_mismatch"}
     result = await asyncio.to_thread(runner.invoke, cli, ["verify", "--branch", village.id], env={"DATABASE_URL": url})

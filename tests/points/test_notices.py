@@ -13,13 +13,16 @@ from harness import identity_headers
 from shared.database import Database
 from shared.identity import Identity, Role
 
-ADMIN = identity_headers()
+
+def admin() -> dict[str, str]:
+    """Fresh platform-admin headers (identity tokens live a minute)."""
+    return identity_headers()
 PERIOD = "2025-08"
 
 
 async def _entry(client, member, rule, day=f"{PERIOD}-10"):
     body = {"member_id": member["id"], "rule_id": rule["id"], "occurred_on": day, "description": "人居环境整治"}
-    response = await client.post("/api/v1/points/entries", json=body, headers=ADMIN)
+    response = await client.post("/api/v1/points/entries", json=body, headers=admin())
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -106,7 +109,7 @@ async def test_notice_lifecycle_with_objections(world, stack, branch):
     )
     assert decided.status_code == 200, decided.text
     reversal_id = decided.json()["reversal_entry_id"]
-    reversal = (await client.get(f"/api/v1/points/entries/{reversal_id}", headers=ADMIN)).json()
+    reversal = (await client.get(f"/api/v1/points/entries/{reversal_id}", headers=admin())).json()
     assert reversal["reverses_entry_id"] == entries["b_r"]["id"] and reversal["period"] == PERIOD and reversal["source_kind"] == "objection"
     kept = await client.post(
         f"/api/v1/points/notices/{notice['id']}/objections/{rejected.json()['id']}/resolve",
@@ -125,11 +128,11 @@ async def test_notice_lifecycle_with_objections(world, stack, branch):
     assert correction.status_code == 201
     assert correction.json()["period"] == "2025-09" and correction.json()["original_period"] == PERIOD
     assert correction.json()["reverses_entry_id"] == entries["a_s"]["id"]
-    report = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=ADMIN)).json()
+    report = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=admin())).json()
     assert report["ok"]
 
     # Balances still equal the sum of entries, month by month.
-    balance = (await client.get(f"/api/v1/points/members/{branch['a']['id']}/balance", headers=ADMIN)).json()
+    balance = (await client.get(f"/api/v1/points/members/{branch['a']['id']}/balance", headers=admin())).json()
     assert [(p["period"], p["points"]) for p in balance["periods"]] == [(PERIOD, 8), ("2025-09", 2)]
 
     listed = (await client.get("/api/v1/points/notices", params={"period": PERIOD}, headers=resident)).json()
@@ -153,7 +156,7 @@ async def test_public_notice_data_and_xlsx_export(world, branch):
     assert (await client.get(f"/api/v1/points/public/notices/{village.id}/{PERIOD}", headers=other)).status_code == 404
     assert (await client.get(f"/api/v1/points/public/notices/{village.id}/2024-01", headers=gateway)).status_code == 404
 
-    notice_id = (await client.get("/api/v1/points/notices", params={"under": village.id}, headers=ADMIN)).json()["items"][0]["id"]
+    notice_id = (await client.get("/api/v1/points/notices", params={"under": village.id}, headers=admin())).json()["items"][0]["id"]
     exported = await client.get(f"/api/v1/points/notices/{notice_id}/export.xlsx", headers=world.secretary(village))
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -169,17 +172,17 @@ async def test_public_notice_data_and_xlsx_export(world, branch):
 async def test_notice_rules(world):
     client = world.client
     village = await world.unit("village", world.town, "默认村")
-    future = await client.post("/api/v1/points/notices", json={"branch_unit_id": village.id, "period": "2999-01"}, headers=ADMIN)
+    future = await client.post("/api/v1/points/notices", json={"branch_unit_id": village.id, "period": "2999-01"}, headers=admin())
     assert future.status_code == 422 and future.json()["code"] == "future_period"
     grid = await world.unit("grid", village, "网格")
-    not_branch = await client.post("/api/v1/points/notices", json={"branch_unit_id": grid.id, "period": PERIOD}, headers=ADMIN)
+    not_branch = await client.post("/api/v1/points/notices", json={"branch_unit_id": grid.id, "period": PERIOD}, headers=admin())
     assert not_branch.status_code == 422 and not_branch.json()["code"] == "not_a_branch"
     other = world.secretary(world.villages[0])
     assert (await client.post("/api/v1/points/notices", json={"branch_unit_id": village.id, "period": PERIOD}, headers=other)).status_code == 404
     # The service default (0 working days in this stack) applies when none is given: it closes at once.
-    opened = await client.post("/api/v1/points/notices", json={"branch_unit_id": village.id, "period": PERIOD}, headers=ADMIN)
+    opened = await client.post("/api/v1/points/notices", json={"branch_unit_id": village.id, "period": PERIOD}, headers=admin())
     assert opened.status_code == 201 and opened.json()["objection_working_days"] == 0 and opened.json()["members"] == 0
-    closed = await client.post(f"/api/v1/points/notices/{opened.json()['id']}/close", headers=ADMIN)
+    closed = await client.post(f"/api/v1/points/notices/{opened.json()['id']}/close", headers=admin())
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    twice = await client.post(f"/api/v1/points/notices/{opened.json()['id']}/close", headers=ADMIN)
+    twice = await client.post(f"/api/v1/points/notices/{opened.json()['id']}/close", headers=admin())
     assert twice.status_code == 409 and twice.json()["code"] == "notice_closed"

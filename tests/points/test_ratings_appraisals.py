@@ -13,13 +13,16 @@ from shared.events.grid import HouseholdRegistered
 from shared.identity import Identity, Role
 from shared.ids import new_id
 
-ADMIN = identity_headers()
+
+def admin() -> dict[str, str]:
+    """Fresh platform-admin headers (identity tokens live a minute)."""
+    return identity_headers()
 
 
 async def _entries(client, member, rule, days):
     for day in days:
         body = {"member_id": member["id"], "rule_id": rule["id"], "occurred_on": day, "description": "乡村振兴"}
-        response = await client.post("/api/v1/points/entries", json=body, headers=ADMIN)
+        response = await client.post("/api/v1/points/entries", json=body, headers=admin())
         assert response.status_code == 201, response.text
 
 
@@ -37,35 +40,35 @@ async def rated(world):
 async def test_star_ratings_follow_thresholds_and_rank_members(world, rated):
     client = world.client
     town = world.town.id
-    scheme = (await client.get(f"/api/v1/points/rating-schemes/{town}/year", headers=ADMIN)).json()
+    scheme = (await client.get(f"/api/v1/points/rating-schemes/{town}/year", headers=admin())).json()
     assert scheme == {"town_unit_id": town, "span_kind": "year", "thresholds": [20, 40, 60, 80, 100], "is_default": True}
-    run = await client.post("/api/v1/points/ratings/compute", json={"town_unit_id": town, "period": "2024"}, headers=ADMIN)
+    run = await client.post("/api/v1/points/ratings/compute", json={"town_unit_id": town, "period": "2024"}, headers=admin())
     assert run.status_code == 200, run.text
-    ratings = {r["member_id"]: r for r in (await client.get("/api/v1/points/ratings", params={"town_unit_id": town, "period": "2024"}, headers=ADMIN)).json()["items"]}
+    ratings = {r["member_id"]: r for r in (await client.get("/api/v1/points/ratings", params={"town_unit_id": town, "period": "2024"}, headers=admin())).json()["items"]}
     m1, m2, m3 = (ratings[rated[k]["id"]] for k in ("m1", "m2", "m3"))
     assert (m1["total_points"], m1["stars"], m1["rank_in_branch"]) == (60, 3, 1)
     assert (m2["total_points"], m2["stars"], m2["rank_in_branch"]) == (20, 1, 2)
     assert (m3["total_points"], m3["stars"], m3["rank_in_branch"]) == (0, 0, 1)
     assert m1["rank_in_town"] == 1 and m2["rank_in_town"] == 2
 
-    bad = await client.put(f"/api/v1/points/rating-schemes/{town}/year", json={"thresholds": [10, 5, 30, 40, 50]}, headers=ADMIN)
+    bad = await client.put(f"/api/v1/points/rating-schemes/{town}/year", json={"thresholds": [10, 5, 30, 40, 50]}, headers=admin())
     assert bad.status_code == 422
     secretary = world.secretary(rated["x"])
     assert (await client.put(f"/api/v1/points/rating-schemes/{town}/year", json={"thresholds": [10, 20, 30, 40, 50]}, headers=secretary)).status_code == 403
-    assert (await client.put(f"/api/v1/points/rating-schemes/{town}/year", json={"thresholds": [10, 20, 30, 40, 50]}, headers=ADMIN)).status_code == 200
-    await client.post("/api/v1/points/ratings/compute", json={"town_unit_id": town, "period": "2024"}, headers=ADMIN)
-    again = {r["member_id"]: r for r in (await client.get("/api/v1/points/ratings", params={"town_unit_id": town, "period": "2024"}, headers=ADMIN)).json()["items"]}
+    assert (await client.put(f"/api/v1/points/rating-schemes/{town}/year", json={"thresholds": [10, 20, 30, 40, 50]}, headers=admin())).status_code == 200
+    await client.post("/api/v1/points/ratings/compute", json={"town_unit_id": town, "period": "2024"}, headers=admin())
+    again = {r["member_id"]: r for r in (await client.get("/api/v1/points/ratings", params={"town_unit_id": town, "period": "2024"}, headers=admin())).json()["items"]}
     assert again[rated["m1"]["id"]]["stars"] == 5 and again[rated["m2"]["id"]]["stars"] == 2
     assert again[rated["m1"]["id"]]["id"] == m1["id"]  # recomputing replaces, it does not duplicate
 
-    quarter = await client.post("/api/v1/points/ratings/compute", json={"town_unit_id": town, "period": "2024-Q1"}, headers=ADMIN)
+    quarter = await client.post("/api/v1/points/ratings/compute", json={"town_unit_id": town, "period": "2024-Q1"}, headers=admin())
     assert quarter.status_code == 200
-    q1 = (await client.get("/api/v1/points/ratings", params={"town_unit_id": town, "period": "2024-Q1", "min_stars": 1}, headers=ADMIN)).json()
+    q1 = (await client.get("/api/v1/points/ratings", params={"town_unit_id": town, "period": "2024-Q1", "min_stars": 1}, headers=admin())).json()
     by_member = {r["member_id"]: r for r in q1["items"]}
     assert by_member[rated["m1"]["id"]]["total_points"] == 30 and by_member[rated["m1"]["id"]]["stars"] == 5  # default quarter thresholds
     assert by_member[rated["m2"]["id"]]["total_points"] == 10 and by_member[rated["m2"]["id"]]["stars"] == 2
 
-    awards = (await client.get("/api/v1/points/award-candidates", params={"town_unit_id": town, "period": "2024", "min_stars": 5}, headers=ADMIN)).json()
+    awards = (await client.get("/api/v1/points/award-candidates", params={"town_unit_id": town, "period": "2024", "min_stars": 5}, headers=admin())).json()
     assert [a["member_id"] for a in awards] == [rated["m1"]["id"]]
     # A village secretary sees the ratings of their own branch only.
     mine = (await client.get("/api/v1/points/ratings", params={"period": "2024"}, headers=secretary)).json()
@@ -74,16 +77,16 @@ async def test_star_ratings_follow_thresholds_and_rank_members(world, rated):
 
 async def test_rankings_within_branch_and_town(world, rated):
     client = world.client
-    branch = (await client.get("/api/v1/points/rankings", params={"unit_id": rated["x"].id, "span": "2024"}, headers=ADMIN)).json()
+    branch = (await client.get("/api/v1/points/rankings", params={"unit_id": rated["x"].id, "span": "2024"}, headers=admin())).json()
     assert [(l["rank"], l["name"], l["points"]) for l in branch["items"]] == [(1, "一号", 60), (2, "二号", 20)]
-    month = (await client.get("/api/v1/points/rankings", params={"unit_id": rated["x"].id, "period": "2024-02"}, headers=ADMIN)).json()
+    month = (await client.get("/api/v1/points/rankings", params={"unit_id": rated["x"].id, "period": "2024-02"}, headers=admin())).json()
     assert [(l["rank"], l["points"]) for l in month["items"]] == [(1, 10), (1, 10)]
-    town = (await client.get("/api/v1/points/rankings", params={"unit_id": world.town.id, "span": "2024", "per_page": 200}, headers=ADMIN)).json()
+    town = (await client.get("/api/v1/points/rankings", params={"unit_id": world.town.id, "span": "2024", "per_page": 200}, headers=admin())).json()
     names = [l["name"] for l in town["items"]]
     assert names[:2] == ["一号", "二号"] and "三号" in names
     outsider = world.secretary(world.villages[0])
     assert (await client.get("/api/v1/points/rankings", params={"unit_id": rated["x"].id}, headers=outsider)).status_code == 404
-    branches = (await client.get("/api/v1/points/balances/branches", params={"span": "2024"}, headers=ADMIN)).json()
+    branches = (await client.get("/api/v1/points/balances/branches", params={"span": "2024"}, headers=admin())).json()
     assert {"branch_unit_id": rated["x"].id, "members": 2, "points": 80, "entries": 8} in branches["items"]
 
 
@@ -112,7 +115,7 @@ async def test_civilised_household_appraisal_with_objection_revocation_and_cool_
         households.append(household_id)
 
     async def both_known():
-        listed = (await client.get("/api/v1/points/households", params={"under": village.id}, headers=ADMIN)).json()
+        listed = (await client.get("/api/v1/points/households", params={"under": village.id}, headers=admin())).json()
         return listed["total"] == 2
 
     await eventually(both_known)
@@ -121,28 +124,28 @@ async def test_civilised_household_appraisal_with_objection_revocation_and_cool_
         "criteria": [{"code": "family", "name": "家庭和睦", "weight": 60}, {"code": "civic", "name": "遵纪守法", "weight": 40}],
         "pass_score": 80, "objection_working_days": 1,
     }
-    bad = await client.post("/api/v1/points/appraisals", json={**campaign, "criteria": [{"code": "a", "name": "a", "weight": 50}]}, headers=ADMIN)
+    bad = await client.post("/api/v1/points/appraisals", json={**campaign, "criteria": [{"code": "a", "name": "a", "weight": 50}]}, headers=admin())
     assert bad.status_code == 422
-    created = await client.post("/api/v1/points/appraisals", json=campaign, headers=ADMIN)
+    created = await client.post("/api/v1/points/appraisals", json=campaign, headers=admin())
     assert created.status_code == 201, created.text
     appraisal = created.json()
     base = f"/api/v1/points/appraisals/{appraisal['id']}"
-    h1 = (await client.post(f"{base}/candidates", json={"subject_id": households[0]}, headers=ADMIN)).json()
-    h2 = (await client.post(f"{base}/candidates", json={"subject_id": households[1]}, headers=ADMIN)).json()
+    h1 = (await client.post(f"{base}/candidates", json={"subject_id": households[0]}, headers=admin())).json()
+    h2 = (await client.post(f"{base}/candidates", json={"subject_id": households[1]}, headers=admin())).json()
     assert h1["subject_name"] == "王家" and h1["status"] == "nominated"
-    dup = await client.post(f"{base}/candidates", json={"subject_id": households[0]}, headers=ADMIN)
+    dup = await client.post(f"{base}/candidates", json={"subject_id": households[0]}, headers=admin())
     assert dup.status_code == 409
-    unknown = await client.post(f"{base}/candidates", json={"subject_id": village.id}, headers=ADMIN)
+    unknown = await client.post(f"{base}/candidates", json={"subject_id": village.id}, headers=admin())
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_subject"
-    unscored = await client.post(f"{base}/publish", headers=ADMIN)
+    unscored = await client.post(f"{base}/publish", headers=admin())
     assert unscored.status_code == 422 and unscored.json()["code"] == "unscored_candidates"
-    mismatch = await client.put(f"{base}/candidates/{h1['id']}/scores", json={"scores": {"family": 90}}, headers=ADMIN)
+    mismatch = await client.put(f"{base}/candidates/{h1['id']}/scores", json={"scores": {"family": 90}}, headers=admin())
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "criteria_mismatch"
-    scored = await client.put(f"{base}/candidates/{h1['id']}/scores", json={"scores": {"family": 90, "civic": 85}}, headers=ADMIN)
+    scored = await client.put(f"{base}/candidates/{h1['id']}/scores", json={"scores": {"family": 90, "civic": 85}}, headers=admin())
     assert scored.json()["weighted_x100"] == 8800
-    await client.put(f"{base}/candidates/{h2['id']}/scores", json={"scores": {"family": 70, "civic": 80}}, headers=ADMIN)
+    await client.put(f"{base}/candidates/{h2['id']}/scores", json={"scores": {"family": 70, "civic": 80}}, headers=admin())
 
-    published = await client.post(f"{base}/publish", headers=ADMIN)
+    published = await client.post(f"{base}/publish", headers=admin())
     assert published.status_code == 200, published.text
     result = published.json()
     assert result["status"] == "published"
@@ -157,27 +160,27 @@ async def test_civilised_household_appraisal_with_objection_revocation_and_cool_
     resident = identity_headers(Identity(subject="villager", role=Role.RESIDENT, scope_unit_id=village.id))
     objection = await client.post(f"{base}/objections", json={"candidate_id": h1["id"], "reason": "邻里纠纷未解决"}, headers=resident)
     assert objection.status_code == 201, objection.text
-    early = await client.post(f"{base}/close", headers=ADMIN)
+    early = await client.post(f"{base}/close", headers=admin())
     assert early.status_code == 409 and early.json()["code"] == "objection_window_open"
     await _pass_deadline(stack, appraisal["id"])
-    pending = await client.post(f"{base}/close", headers=ADMIN)
+    pending = await client.post(f"{base}/close", headers=admin())
     assert pending.status_code == 409 and pending.json()["code"] == "objections_pending"
     decided = await client.post(
-        f"{base}/objections/{objection.json()['id']}/resolve", json={"decision": "rejected", "reason": "已调解"}, headers=ADMIN
+        f"{base}/objections/{objection.json()['id']}/resolve", json={"decision": "rejected", "reason": "已调解"}, headers=admin()
     )
     assert decided.status_code == 200 and decided.json()["status"] == "rejected"
-    closed = await client.post(f"{base}/close", headers=ADMIN)
+    closed = await client.post(f"{base}/close", headers=admin())
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
 
-    revoked = await client.post(f"{base}/candidates/{h1['id']}/revoke", json={"reason": "违反村规民约"}, headers=ADMIN)
+    revoked = await client.post(f"{base}/candidates/{h1['id']}/revoke", json={"reason": "违反村规民约"}, headers=admin())
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
-    not_awarded = await client.post(f"{base}/candidates/{h2['id']}/revoke", json={"reason": "x"}, headers=ADMIN)
+    not_awarded = await client.post(f"{base}/candidates/{h2['id']}/revoke", json={"reason": "x"}, headers=admin())
     assert not_awarded.status_code == 409
 
-    next_year = (await client.post("/api/v1/points/appraisals", json={**campaign, "year": 2026}, headers=ADMIN)).json()
-    cool = await client.post(f"/api/v1/points/appraisals/{next_year['id']}/candidates", json={"subject_id": households[0]}, headers=ADMIN)
+    next_year = (await client.post("/api/v1/points/appraisals", json={**campaign, "year": 2026}, headers=admin())).json()
+    cool = await client.post(f"/api/v1/points/appraisals/{next_year['id']}/candidates", json={"subject_id": households[0]}, headers=admin())
     assert cool.status_code == 422 and cool.json()["code"] == "cool_off"
-    assert (await client.post(f"/api/v1/points/appraisals/{next_year['id']}/candidates", json={"subject_id": households[1]}, headers=ADMIN)).status_code == 201
+    assert (await client.post(f"/api/v1/points/appraisals/{next_year['id']}/candidates", json={"subject_id": households[1]}, headers=admin())).status_code == 201
 
 
 async def test_civilised_village_appraisal_and_upheld_objection(world, stack, rated):
@@ -186,19 +189,19 @@ async def test_civilised_village_appraisal_and_upheld_objection(world, stack, ra
         "town_unit_id": world.town.id, "kind": "civilised_village", "name": "2025年度文明村", "year": 2025,
         "criteria": [{"code": "env", "name": "人居环境", "weight": 100}], "pass_score": 60, "objection_working_days": 1,
     }
-    appraisal = (await client.post("/api/v1/points/appraisals", json=campaign, headers=ADMIN)).json()
+    appraisal = (await client.post("/api/v1/points/appraisals", json=campaign, headers=admin())).json()
     base = f"/api/v1/points/appraisals/{appraisal['id']}"
-    village = await client.post(f"{base}/candidates", json={"subject_id": rated["x"].id}, headers=ADMIN)
+    village = await client.post(f"{base}/candidates", json={"subject_id": rated["x"].id}, headers=admin())
     assert village.status_code == 201 and village.json()["subject_name"] == "星级村"
-    not_a_village = await client.post(f"{base}/candidates", json={"subject_id": world.town.id}, headers=ADMIN)
+    not_a_village = await client.post(f"{base}/candidates", json={"subject_id": world.town.id}, headers=admin())
     assert not_a_village.status_code == 422
-    await client.put(f"{base}/candidates/{village.json()['id']}/scores", json={"scores": {"env": 75}}, headers=ADMIN)
-    assert (await client.get(f"/api/v1/points/public/appraisals/{appraisal['id']}", headers=ADMIN)).status_code == 404  # a draft
-    await client.post(f"{base}/publish", headers=ADMIN)
-    objection = (await client.post(f"{base}/objections", json={"candidate_id": village.json()["id"], "reason": "垃圾未清"}, headers=ADMIN)).json()
-    upheld = await client.post(f"{base}/objections/{objection['id']}/resolve", json={"decision": "upheld", "reason": "核实属实"}, headers=ADMIN)
+    await client.put(f"{base}/candidates/{village.json()['id']}/scores", json={"scores": {"env": 75}}, headers=admin())
+    assert (await client.get(f"/api/v1/points/public/appraisals/{appraisal['id']}", headers=admin())).status_code == 404  # a draft
+    await client.post(f"{base}/publish", headers=admin())
+    objection = (await client.post(f"{base}/objections", json={"candidate_id": village.json()["id"], "reason": "垃圾未清"}, headers=admin())).json()
+    upheld = await client.post(f"{base}/objections/{objection['id']}/resolve", json={"decision": "upheld", "reason": "核实属实"}, headers=admin())
     assert upheld.status_code == 200
-    detail = (await client.get(base, headers=ADMIN)).json()
+    detail = (await client.get(base, headers=admin())).json()
     assert detail["candidates"][0]["status"] == "withdrawn" and detail["objections"][0]["status"] == "upheld"
     listed = (await client.get("/api/v1/points/appraisals", params={"kind": "civilised_village"}, headers=world.secretary(rated["x"]))).json()
     assert appraisal["id"] in [a["id"] for a in listed["items"]]
