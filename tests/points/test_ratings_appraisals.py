@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from harness import eventually, identity_headers
 from shared.database import Database
-from shared.events.grid import HouseholdRegistered
+from shared.events.grid import HouseholdDissolved, HouseholdRegistered, HouseholdUpdated
 from shared.identity import Identity, Role
 from shared.ids import new_id
 
@@ -106,19 +106,23 @@ async def test_civilised_household_appraisal_with_objection_revocation_and_cool_
     client = world.client
     village = rated["x"]
     households = []
-    for head in ("王家", "李家"):
-        household_id = new_id()
+    for head in ("王家", "李家", "张家"):
+        household_id, micro_grid = new_id(), new_id()
+        # As grid-svc does: registered without a head, who is named by a later update.
         await world.publisher.publish(
-            HouseholdRegistered(household_id=household_id, unit_id=village.id, unit_path=f"{village.path}{new_id()}/",
-                                address="禹王村1号", head_name=head)
+            HouseholdRegistered(household_id=household_id, unit_id=micro_grid, unit_path=f"{village.path}{micro_grid}/", address="禹王村1号")
         )
+        await world.publisher.publish(HouseholdUpdated(household_id=household_id, unit_id=micro_grid, address="禹王村1号", head_name=head))
         households.append(household_id)
+    await world.publisher.publish(HouseholdDissolved(household_id=households[2], unit_id=micro_grid, dissolved_on=date(2025, 1, 1)))
 
-    async def both_known():
-        listed = (await client.get("/api/v1/points/households", params={"under": village.id}, headers=admin())).json()
-        return listed["total"] == 2
+    async def all_known():
+        listed = (await client.get("/api/v1/points/households", params={"under": village.id}, headers=admin())).json()["items"]
+        return [(h["head_name"], h["dissolved_on"]) for h in sorted(listed, key=lambda h: households.index(h["id"]))] == [
+            ("王家", None), ("李家", None), ("张家", "2025-01-01")
+        ]
 
-    await eventually(both_known)
+    await eventually(all_known)
     campaign = {
         "town_unit_id": world.town.id, "kind": "civilised_household", "name": "2025年度十星级文明户", "year": 2025,
         "criteria": [{"code": "family", "name": "家庭和睦", "weight": 60}, {"code": "civic", "name": "遵纪守法", "weight": 40}],
@@ -135,6 +139,8 @@ async def test_civilised_household_appraisal_with_objection_revocation_and_cool_
     assert h1["subject_name"] == "王家" and h1["status"] == "nominated"
     dup = await client.post(f"{base}/candidates", json={"subject_id": households[0]}, headers=admin())
     assert dup.status_code == 409
+    dissolved = await client.post(f"{base}/candidates", json={"subject_id": households[2]}, headers=admin())
+    assert dissolved.status_code == 422 and dissolved.json()["code"] == "household_dissolved"
     unknown = await client.post(f"{base}/candidates", json={"subject_id": village.id}, headers=admin())
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_subject"
     unscored = await client.post(f"{base}/publish", headers=admin())

@@ -9,7 +9,15 @@ from points_svc.members import service as members
 from shared.events import DISPATCH_TOPIC, GRID_TOPIC, LEGAL_TOPIC
 from shared.events.dispatch import LectureHeld, OrderCompleted
 from shared.events.envelope import Envelope
-from shared.events.grid import HouseholdMoved, HouseholdRegistered, MemberJoined, MemberLeft, UnitMoved
+from shared.events.grid import (
+    HouseholdDissolved,
+    HouseholdMoved,
+    HouseholdRegistered,
+    HouseholdUpdated,
+    MemberJoined,
+    MemberLeft,
+    UnitMoved,
+)
 from shared.events.legal import CaseConcluded
 from shared.service import ConsumerSpec
 
@@ -38,6 +46,8 @@ CONSUMERS: list[ConsumerSpec] = [
             MemberLeft: members.on_member_left,
             HouseholdRegistered: households.on_household_registered,
             HouseholdMoved: households.on_household_moved,
+            HouseholdUpdated: households.on_household_updated,
+            HouseholdDissolved: households.on_household_dissolved,
         },
     ),
     ConsumerSpec(

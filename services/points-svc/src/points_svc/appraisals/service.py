@@ -87,6 +87,8 @@ async def add_candidate(
         household = await session.get(Household, data.subject_id)
         if household is None or not household.unit_path.startswith(appraisal.town_path):
             raise unprocessable("no such household in the town", code="unknown_subject", loc=["body", "subject_id"])
+        if household.dissolved_on is not None:
+            raise unprocessable("the household was dissolved", code="household_dissolved", loc=["body", "subject_id"])
         name, path = household.head_name or "（户）", household.unit_path
     else:
         village = await grid.get(session, data.subject_id)

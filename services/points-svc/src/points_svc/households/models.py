@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import Index
@@ -22,6 +22,7 @@ class Household(PointsModel, table=True):
     unit_path: str = Field(max_length=400)
     address: str = Field(max_length=300)
     head_name: str | None = Field(default=None, max_length=100)
+    dissolved_on: date | None = None
     updated_at: datetime
 
 
@@ -33,3 +34,4 @@ class HouseholdPublic(BaseModel):
     unit_path: str
     address: str
     head_name: str | None
+    dissolved_on: date | None

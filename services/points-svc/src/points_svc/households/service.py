@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.households.models import Household
 from shared.events.envelope import Envelope
-from shared.events.grid import HouseholdMoved, HouseholdRegistered
+from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated
 from shared.scope import in_subtree
 
 
@@ -34,6 +34,24 @@ async def on_household_moved(session: AsyncSession, event: HouseholdMoved, _: En
         update(Household)
         .where(Household.id == event.household_id)
         .values(unit_id=event.unit_id, unit_path=event.unit_path, updated_at=datetime.now(UTC))
+    )
+
+
+async def on_household_updated(session: AsyncSession, event: HouseholdUpdated, _: Envelope) -> None:
+    """Take the household's new address and head."""
+    await session.execute(
+        update(Household)
+        .where(Household.id == event.household_id)
+        .values(address=event.address, head_name=event.head_name, updated_at=datetime.now(UTC))
+    )
+
+
+async def on_household_dissolved(session: AsyncSession, event: HouseholdDissolved, _: Envelope) -> None:
+    """The household was closed: it can no longer be put up in appraisals."""
+    await session.execute(
+        update(Household)
+        .where(Household.id == event.household_id)
+        .values(dissolved_on=event.dissolved_on, updated_at=datetime.now(UTC))
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:52:56.227892
+Create Date: 2026-11-27 09:03:43.236239
 """
 
 from alembic import op
@@ -145,6 +145,7 @@ def upgrade() -> None:
     sa.Column('unit_path', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('head_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('dissolved_on', sa.Date(), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
