@@ -7,6 +7,7 @@ from enum import Enum as PyEnum
 from pathlib import Path
 
 from sqlalchemy import DateTime, Enum, TypeDecorator
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -39,6 +40,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def locks_rows(session: AsyncSession) -> bool:
+    """True where SELECT … FOR UPDATE means something (PostgreSQL); SQLite writers are serialised anyway."""
+    return session.bind.dialect.name != "sqlite"
 
 
 def enum_type(enum: type[PyEnum], length: int) -> Enum:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.clock import Clock
-from dispatch_svc.db import grid
+from dispatch_svc.db import grid, locks_rows
 from dispatch_svc.orders.models import Escalation, Order, OrderTransition
 from dispatch_svc.orders.states import OPEN, Status
 from shared.database import Database
@@ -70,10 +70,15 @@ async def sweep(database: Database, *, now: datetime, town_after: timedelta) -> 
     """Flag orders whose clocks ran out by `now` and escalate them; one transaction per batch."""
     result = SweepResult(as_of=now, response_overdue=[], completion_overdue=[], escalated_to_town=[])
     async with database.transaction() as session:
+
+        def claim(statement):  # noqa: ANN001, ANN202 - a Select
+            # Replicas sweeping at once skip each other's rows, so each order is flagged once.
+            return statement.with_for_update(skip_locked=True) if locks_rows(session) else statement
+
         late_response = (
             await session.execute(
-                select(Order).where(Order.status == Status.SUBMITTED, Order.response_overdue.is_(False), Order.response_due_at <= now)
-                .order_by(Order.response_due_at).limit(BATCH)
+                claim(select(Order).where(Order.status == Status.SUBMITTED, Order.response_overdue.is_(False), Order.response_due_at <= now)
+                .order_by(Order.response_due_at).limit(BATCH))
             )
         ).scalars().all()
         for order in late_response:
@@ -83,8 +88,8 @@ async def sweep(database: Database, *, now: datetime, town_after: timedelta) -> 
 
         late_completion = (
             await session.execute(
-                select(Order).where(Order.status.in_(OPEN), Order.completion_overdue.is_(False), Order.completion_due_at <= now)
-                .order_by(Order.completion_due_at).limit(BATCH)
+                claim(select(Order).where(Order.status.in_(OPEN), Order.completion_overdue.is_(False), Order.completion_due_at <= now)
+                .order_by(Order.completion_due_at).limit(BATCH))
             )
         ).scalars().all()
         for order in late_completion:
@@ -96,9 +101,9 @@ async def sweep(database: Database, *, now: datetime, town_after: timedelta) -> 
 
         still_open = (
             await session.execute(
-                select(Order).where(
+                claim(select(Order).where(
                     Order.status.in_(OPEN), Order.escalation == Escalation.VILLAGE, Order.escalated_at <= now - town_after
-                ).order_by(Order.escalated_at).limit(BATCH)
+                ).order_by(Order.escalated_at).limit(BATCH))
             )
         ).scalars().all()
         for order in still_open:

@@ -15,7 +15,7 @@ from dispatch_svc.access import HANDLERS, ORDERING, is_handler, require_role, sc
 from dispatch_svc.catalogue.models import RouteTo, ServiceType
 from dispatch_svc.catalogue.service import check_attributes, get_by_code
 from dispatch_svc.clock import local_date, month_of, month_range, start_of_day
-from dispatch_svc.db import grid
+from dispatch_svc.db import grid, locks_rows
 from dispatch_svc.orders.models import Channel, CompleteBody, Escalation, Order, OrderCreate, OrderTransition
 from dispatch_svc.orders.routing import Routing, route
 from dispatch_svc.orders.states import Action, IllegalTransition, Status, target_of
@@ -155,7 +155,7 @@ def _is_own(order: Order, identity: Identity) -> bool:
 async def get_order(session: AsyncSession, *, identity: Identity, order_id: str, for_update: bool = False) -> Order:
     """An order the caller may see (in scope for staff; their own for residents), else 404."""
     statement = select(Order).where(Order.id == order_id)
-    if for_update and not session.bind.dialect.name == "sqlite":
+    if for_update and locks_rows(session):
         statement = statement.with_for_update()
     order = await session.scalar(statement)
     if order is None:
@@ -290,7 +290,10 @@ async def _person_name(session: AsyncSession, person_id: str) -> str:
 
 async def check_provider(session: AsyncSession, *, provider_id: str, order: Order, now: datetime, slots: int = 1) -> Provider:
     """The provider, if it is active, offers the order's service, covers its unit and has `slots` left this month."""
-    provider = await session.get(Provider, provider_id)
+    statement = select(Provider).where(Provider.id == provider_id)
+    if slots and locks_rows(session):
+        statement = statement.with_for_update()  # concurrent dispatches to one provider count its capacity one at a time
+    provider = await session.scalar(statement)
     if provider is None:
         raise unprocessable("unknown provider", code="unknown_provider", loc=["body", "provider_id"])
     if not provider.active:
