@@ -26,8 +26,12 @@ PLATFORM_ADMIN = Identity(subject="test-admin", name="test-admin", role=Role.PLA
 
 
 def identity_headers(identity: Identity = PLATFORM_ADMIN, secret: str = DEV_IDENTITY_SECRET) -> dict[str, str]:
-    """Headers that make a direct call to a service as `identity`."""
-    return {IDENTITY_HEADER: issue_identity_token(identity, secret)}
+    """Headers that make a direct call to a service as `identity`.
+
+    Valid for two hours, so headers built once at import outlive the whole suite (the gateway's
+    own tokens live a minute).
+    """
+    return {IDENTITY_HEADER: issue_identity_token(identity, secret, ttl_seconds=7200)}
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0, interval: float = 0.1) -> T:

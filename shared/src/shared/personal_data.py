@@ -1,4 +1,8 @@
-"""Personal data: validating Chinese resident ID numbers and masking ID numbers and phones."""
+"""Personal data: validating Chinese resident ID numbers and phones, and masking them in answers.
+
+Every service masks the same way: lists, exports and summaries show masked values; whole values
+go only to roles that need them, as each service decides.
+"""
 
 from __future__ import annotations
 
@@ -50,3 +54,17 @@ def mask_phone(value: str | None) -> str | None:
     if not value:
         return value
     return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
+
+
+def mask_name(name: str | None) -> str | None:
+    """Keep the family name: 张三 → 张*, 欧阳娜娜 → 欧***."""
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_text(text: str | None) -> str | None:
+    """Free text that may name people (addresses): only its first two characters stay."""
+    if not text:
+        return text
+    return text[:2] + "****"

@@ -10,7 +10,7 @@ from sqlalchemy import Column, Enum, Index, UniqueConstraint
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
-from grid_svc.personal_data import normalise_id_number, normalise_phone
+from shared.personal_data import normalise_id_number, normalise_phone
 
 
 class Gender(StrEnum):

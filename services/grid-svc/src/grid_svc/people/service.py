@@ -22,7 +22,7 @@ from grid_svc.people.models import (
     PersonUpdate,
     Relation,
 )
-from grid_svc.personal_data import mask_id_number, mask_phone
+from shared.personal_data import mask_id_number, mask_phone
 from grid_svc.units.models import Unit
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.events.grid import PersonJoined, PersonLeft

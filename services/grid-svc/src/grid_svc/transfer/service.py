@@ -21,7 +21,7 @@ from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, 
 from shared.scope import in_subtree, path_in_scope
 from grid_svc.people import service as people
 from grid_svc.people.models import Gender, MembershipCreate, Person, PersonCreate, PersonUpdate, Relation
-from grid_svc.personal_data import mask_id_number, mask_phone, normalise_id_number
+from shared.personal_data import mask_id_number, mask_phone, normalise_id_number
 from grid_svc.transfer.sheets import SHEETS, Rows
 from grid_svc.units import service as units
 from grid_svc.units.models import Unit, UnitCreate

@@ -25,7 +25,7 @@ from legal_svc.advisers.models import (
     LegalAffairClose,
     LegalAffairCreate,
 )
-from legal_svc.privacy import mask_name, mask_phone
+from shared.personal_data import mask_name, mask_phone
 from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
 from shared.events.legal import ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity

@@ -45,7 +45,7 @@ from legal_svc.cases.models import (
     SessionPublic,
 )
 from legal_svc.db import grid
-from legal_svc.privacy import mask_name
+from shared.personal_data import mask_name
 from legal_svc.roster.handlers import is_party_member
 from legal_svc.units import SHANGHAI, record_in_scope, scoped, today, unit_for_write, units_table
 from shared.events.legal import CaseConcluded, CaseRegistered, MediatorRef

@@ -25,7 +25,7 @@ from legal_svc.patrols.models import (
     TeamCreate,
     TeamPublic,
 )
-from legal_svc.privacy import mask_phone
+from shared.personal_data import mask_phone
 from legal_svc.units import SHANGHAI, record_in_scope, scoped, unit_for_write
 from shared.events.legal import PatrolLogged
 from shared.identity import Identity
