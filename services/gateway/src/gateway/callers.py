@@ -69,6 +69,7 @@ class CallerDirectory:
         self._jwt_secret = settings.jwt_secret.get_secret_value()
         self._users: dict[str, tuple[User | None, float]] = {}
         self._keys: dict[str, tuple[ApiKey | None, float]] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}
 
     def forget_user(self, user_id: str) -> None:
         """Drop a cached user after it changed."""
@@ -105,9 +106,21 @@ class CallerDirectory:
         self._keys[prefix] = (key, time.monotonic())
         return key
 
+    def _user_id(self, token: str) -> str:
+        # A verified token is remembered until it expires: checking the signature on every
+        # request costs more than the rest of the gateway's own work.
+        cached = self._tokens.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        user_id, expires = user_id_from_token(token, secret=self._jwt_secret)
+        if len(self._tokens) > 50_000:
+            self._tokens.clear()
+        self._tokens[token] = (user_id, expires)
+        return user_id
+
     async def from_token(self, token: str) -> Caller:
         """The caller behind a bearer token; 401 when invalid, expired or disabled."""
-        user = await self.user(user_id_from_token(token, secret=self._jwt_secret))
+        user = await self.user(self._user_id(token))
         if user is None or not user.active:
             raise Problem(401, "unauthenticated", "account disabled", headers={"WWW-Authenticate": "Bearer"})
         return Caller(identity=identity_of(user), user=user)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from httpx_aiohttp import AiohttpTransport
 from starlette.background import BackgroundTask
 
@@ -80,14 +80,16 @@ class Upstreams:
         self.settings = settings
         limits = httpx.Limits(max_connections=settings.upstream_pool_size, max_keepalive_connections=settings.upstream_pool_size)
         timeout = httpx.Timeout(settings.upstream_timeout_s, connect=min(settings.upstream_connect_timeout_s, settings.upstream_timeout_s))
+        self.transports: dict[str, httpx.AsyncBaseTransport] = {
+            domain: (transports or {}).get(domain) or AiohttpTransport(limits=limits, trust_env=False)
+            for domain in settings.upstreams()
+        }
         self.clients = {
-            domain: httpx.AsyncClient(
-                base_url=url,
-                timeout=timeout,
-                transport=(transports or {}).get(domain) or AiohttpTransport(limits=limits, trust_env=False),
-            )
+            domain: httpx.AsyncClient(base_url=url, timeout=timeout, transport=self.transports[domain])
             for domain, url in settings.upstreams().items()
         }
+        self._bases = {domain: url.rstrip("/") for domain, url in settings.upstreams().items()}
+        self._timeout = timeout.as_dict()
         self.breakers = {
             domain: CircuitBreaker(domain, failure_threshold=settings.breaker_failure_threshold, reset_after_s=settings.breaker_reset_s)
             for domain in self.clients
@@ -131,9 +133,9 @@ class Upstreams:
         *,
         query: str | None = None,
         body: bytes | None = None,
-    ) -> StreamingResponse:
-        """Send the request on to the domain's service and stream its answer back."""
-        client = self.client(domain)
+    ) -> Response:
+        """Send the request on to the domain's service and relay its answer (streamed when large)."""
+        self.client(domain)  # 404 for an unknown domain
         breaker = self.breakers[domain]
         if not breaker.allow():
             raise self._unavailable(domain)
@@ -149,15 +151,12 @@ class Upstreams:
             content = None
         else:
             content = request.stream()
-        upstream_request = client.build_request(
-            request.method,
-            request.url.path,
-            params=query.encode("latin-1") if query else None,
-            headers=headers,
-            content=content,
-        )
+        url = f"{self._bases[domain]}{request.url.path}" + (f"?{query}" if query else "")
+        upstream_request = httpx.Request(request.method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
         try:
-            response = await client.send(upstream_request, stream=True)
+            # Straight to the pooled transport: no cookie jar shared between callers, no redirects,
+            # nothing the hot path does not need.
+            response = await self.transports[domain].handle_async_request(upstream_request)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             breaker.record_failure()
             log.warning("upstream.failed", domain=domain, error=repr(exc))
@@ -166,11 +165,18 @@ class Upstreams:
             breaker.record_failure()
         else:
             breaker.record_success()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in _DROPPED_RESPONSE_HEADERS}
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) <= self.settings.upstream_buffer_bytes:
+            # Most answers are small: pass the bytes on whole (unparsed), which skips the
+            # per-response task that streaming needs.
+            try:
+                content = b"".join([chunk async for chunk in response.aiter_raw()])
+            finally:
+                await response.aclose()
+            return Response(content, status_code=response.status_code, headers=headers)
         return StreamingResponse(
-            response.aiter_raw(),
-            status_code=response.status_code,
-            headers={k: v for k, v in response.headers.items() if k.lower() not in _DROPPED_RESPONSE_HEADERS},
-            background=BackgroundTask(response.aclose),
+            response.aiter_raw(), status_code=response.status_code, headers=headers, background=BackgroundTask(response.aclose)
         )
 
     async def get_json(
@@ -225,4 +231,4 @@ class Upstreams:
     async def close(self) -> None:
         """Close every pooled connection."""
         for client in self.clients.values():
-            await client.aclose()
+            await client.aclose()  # closes its transport too

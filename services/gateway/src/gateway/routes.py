@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from gateway.callers import CallerIdentity, OptionalCaller, resolve_caller
 from shared.identity import Identity, Role
@@ -36,7 +36,7 @@ def require_key_rights(identity: Identity, domain: str, method: str) -> None:
 
 
 def _forwarder(domain: str):  # noqa: ANN202 - an endpoint
-    async def forward(path: str, request: Request, identity: CallerIdentity) -> StreamingResponse:
+    async def forward(path: str, request: Request, identity: CallerIdentity) -> Response:
         require_key_rights(identity, domain, request.method)
         return await request.app.state.runtime.upstreams.forward(request, domain, identity)
 
@@ -50,7 +50,7 @@ for _domain in DOMAINS:
 
 
 @router.api_route("/open311/v2/{path:path}", methods=["GET", "POST"], include_in_schema=False, response_model=None)
-async def forward_open311(path: str, request: Request, caller: OptionalCaller) -> StreamingResponse | JSONResponse:
+async def forward_open311(path: str, request: Request, caller: OptionalCaller) -> Response:
     """Open311 GeoReport v2, answered by dispatch-svc; `api_key` identifies a county system."""
     query_pairs = parse_qsl(request.url.query, keep_blank_values=True)
     api_key = next((v for k, v in query_pairs if k == "api_key"), None)

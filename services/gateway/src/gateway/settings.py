@@ -24,6 +24,8 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_s: float = 2.0
     # Connections kept per upstream: enough for bursts, few enough that idle sockets cost little.
     upstream_pool_size: int = 100
+    # Answers up to this size are relayed whole; larger ones (exports, long lists) stream through.
+    upstream_buffer_bytes: int = 64 * 1024
     # Each call of a composed view gets this long before its section is reported in `degraded`.
     view_timeout_s: float = 3.0
     # Circuit breaker per upstream: this many consecutive failures open it for `breaker_reset_s`.

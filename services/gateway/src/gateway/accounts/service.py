@@ -125,10 +125,11 @@ def issue_access_token(user: User, *, secret: str, minutes: int) -> tuple[str, i
     return jwt.encode(claims, secret, algorithm=_ALGORITHM), minutes * 60
 
 
-def user_id_from_token(token: str, *, secret: str) -> str:
-    """The user id inside a valid bearer token; 401 otherwise."""
+def user_id_from_token(token: str, *, secret: str) -> tuple[str, float]:
+    """The user id inside a valid bearer token and its expiry (epoch seconds); 401 otherwise."""
     try:
-        return jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE)["sub"]
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE)
+        return claims["sub"], float(claims["exp"])
     except (jwt.PyJWTError, KeyError) as exc:
         raise Problem(401, "unauthenticated", "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}) from exc
 
