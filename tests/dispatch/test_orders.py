@@ -401,3 +401,27 @@ async def test_grid_changes_reach_routing_membership_and_households(client, type
                                 "attributes": {"kind": "water"}}, headers=ADMIN,
     )
     assert refused.status_code == 422 and refused.json()["code"] == "household_dissolved"
+
+
+async def test_unroutable_orders_retired_types_and_pages(client, types, tree):
+    order = await _order(client, types, tree, unit_id=tree.micro_b.id, description="青龙村没有联系干部")
+    await _act(client, order["id"], "accept")
+    routing = (await client.get(f"{BASE}/orders/{order['id']}/routing", headers=ADMIN)).json()
+    assert routing["liaisons"] == [] and routing["providers"] == []
+    unroutable = await _act(client, order["id"], "dispatch", {})
+    assert unroutable.status_code == 422 and unroutable.json()["code"] == "no_route"
+    assert (await client.get(f"{BASE}/orders/{order['id']}", headers=ADMIN)).json()["status"] == "accepted"
+
+    retired = await client.post(f"{BASE}/service-types", json={"code": _code("old"), "name": "停办的服务", "category": "other"}, headers=ADMIN)
+    retired = retired.json()
+    assert (await client.patch(f"{BASE}/service-types/{retired['id']}", json={"active": False}, headers=ADMIN)).json()["active"] is False
+    refused = await client.post(f"{BASE}/orders", json={"service_type_id": retired["id"], "unit_id": tree.micro_b.id, "description": "x"}, headers=ADMIN)
+    assert refused.status_code == 422 and refused.json()["code"] == "service_type_inactive"
+    assert retired["code"] not in [s["service_code"] for s in (await client.get("/open311/v2/services.json")).json()]
+
+    everything = (await client.get(f"{BASE}/orders", params={"per_page": 200}, headers=ADMIN)).json()
+    first = (await client.get(f"{BASE}/orders", params={"per_page": 3, "page": 1}, headers=ADMIN)).json()
+    second = (await client.get(f"{BASE}/orders", params={"per_page": 3, "page": 2}, headers=ADMIN)).json()
+    assert first["total"] == everything["total"] > 6
+    assert [o["id"] for o in first["items"] + second["items"]] == [o["id"] for o in everything["items"][:6]]
+    assert (await client.get(f"{BASE}/orders", params={"per_page": 500}, headers=ADMIN)).status_code == 422

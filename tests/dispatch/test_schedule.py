@@ -344,6 +344,46 @@ async def test_lectures_activities_and_the_dashboard_figures(client, kinds, tree
     assert outside.status_code == 404
 
 
+async def test_a_plan_is_proposed_from_demand_within_capacity(client, tree, clock):
+    clock.set(datetime(2026, 10, 5, 2, 0, tzinfo=UTC))
+    health = (await client.post(f"{BASE}/service-types", json={"code": f"clinic{uuid.uuid4().hex[:6]}", "name": "义诊", "category": "health",
+                                                              "route_to": "provider"}, headers=ADMIN)).json()
+    fix = (await client.post(f"{BASE}/service-types", json={"code": f"fix{uuid.uuid4().hex[:6]}", "name": "家电上门", "category": "repairs",
+                                                           "route_to": "provider"}, headers=ADMIN)).json()
+    medics = await client.post(f"{BASE}/providers", json={"name": "镇卫生院医疗队", "area_unit_id": tree.village_a.id, "service_type_ids": [health["id"]],
+                                                          "capacity_per_month": 2}, headers=ADMIN)
+    fixers = await client.post(f"{BASE}/providers", json={"name": "家电维修志愿队", "kind": "team", "area_unit_id": tree.town.id,
+                                                          "service_type_ids": [fix["id"]], "capacity_per_month": 2}, headers=ADMIN)
+    assert medics.status_code == fixers.status_code == 201
+    medics, fixers = medics.json(), fixers.json()
+    health_a = [await _order(client, health, unit) for unit in (tree.micro_a1, tree.micro_a2, tree.micro_a1)]
+    health_b = await _order(client, health, tree.micro_b)
+    fix_a = [await _order(client, fix, tree.micro_a1) for _ in range(3)]
+
+    plan = (await client.post(f"{BASE}/plans", json={"unit_id": tree.town.id, "month": "2026-10", "title": "十月派单计划"}, headers=ADMIN)).json()
+    proposal = await client.post(f"{BASE}/plans/{plan['id']}/propose", headers=ADMIN)
+    assert proposal.status_code == 200, proposal.text
+    proposal = proposal.json()
+    items = {i["service_type_id"]: i for i in proposal["added"]}
+    assert items[health["id"]]["kind"] == "session" and items[health["id"]]["provider_id"] == medics["id"]
+    assert set(items[health["id"]]["order_ids"]) == {o["id"] for o in health_a}
+    assert items[fix["id"]]["kind"] == "batch" and items[fix["id"]]["provider_id"] == fixers["id"]
+    assert items[fix["id"]]["order_ids"] == [o["id"] for o in fix_a[:2]]  # capacity 2, oldest first
+    assert set(proposal["unassigned_order_ids"]) >= {health_b["id"], fix_a[2]["id"]}
+    # Proposing again adds nothing for orders already planned.
+    again = (await client.post(f"{BASE}/plans/{plan['id']}/propose", headers=ADMIN)).json()
+    assert again["added"] == []
+
+    executed = await client.post(f"{BASE}/plans/{plan['id']}/execute", headers=ADMIN)
+    assert executed.status_code == 200, executed.text
+    for order in [*health_a, *fix_a[:2]]:
+        assert (await client.get(f"{BASE}/orders/{order['id']}", headers=ADMIN)).json()["status"] == "dispatched"
+    assert (await client.get(f"{BASE}/orders/{fix_a[2]['id']}", headers=ADMIN)).json()["status"] == "submitted"
+    used = lambda p: client.get(f"{BASE}/providers/{p['id']}/capacity", params={"month": "2026-10"}, headers=ADMIN)  # noqa: E731
+    assert (await used(medics)).json()["used"] == 1
+    assert (await used(fixers)).json()["used"] == 2
+
+
 async def test_the_overdue_job_runs_in_the_background_and_a_sweep_runs_from_the_command_line(stack, client, kinds, tree, clock, tap):
     """Runs last: the command-line sweep judges every open order of the module."""
     jobs = [t for t in stack.services["dispatch"].runtime.background if t.get_name() == "overdue-sweep"]

@@ -155,3 +155,11 @@ class PlanPublic(BaseModel):
     executed_by: str | None
     executed_at: datetime | None
     items: list[PlanItemPublic]
+
+
+class Proposal(BaseModel):
+    """What proposing from demand added, and the orders still to assign by hand."""
+
+    plan_id: str
+    added: list[PlanItemPublic]
+    unassigned_order_ids: list[str]

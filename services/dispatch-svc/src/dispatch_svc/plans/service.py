@@ -9,11 +9,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import ORGANISERS, require_role
-from dispatch_svc.catalogue.models import ServiceType
+from dispatch_svc.catalogue.models import Category, RouteTo, ServiceType
 from dispatch_svc.clock import month_of, month_range
 from dispatch_svc.db import grid
 from dispatch_svc.orders import service as orders
 from dispatch_svc.orders.models import Order
+from dispatch_svc.orders.routing import provider_candidates
 from dispatch_svc.orders.states import Status
 from dispatch_svc.plans.models import Demand, DemandGroup, ItemKind, Plan, PlanCreate, PlanItem, PlanItemCreate, PlanStatus
 from dispatch_svc.providers.models import Provider
@@ -158,6 +159,15 @@ async def cancel_plan(session: AsyncSession, *, identity: Identity, plan_id: str
     return plan
 
 
+def slots_needed(items: list[PlanItem]) -> Counter:
+    """Dispatches each provider's items use: one per order of a batch, one per group session."""
+    needed: Counter = Counter()
+    for item in items:
+        if item.provider_id:
+            needed[item.provider_id] += 1 if item.kind == ItemKind.SESSION else len(item.order_ids)
+    return needed
+
+
 async def execute_plan(session: AsyncSession, *, identity: Identity, plan_id: str, now: datetime) -> Plan:
     """Dispatch every order of the plan as assigned (accepting submitted ones first), all or nothing.
 
@@ -170,10 +180,7 @@ async def execute_plan(session: AsyncSession, *, identity: Identity, plan_id: st
     items = await items_of(session, plan.id)
     if not items:
         raise conflict("the plan has no items", code="plan_empty")
-    needed: Counter = Counter()
-    for item in items:
-        if item.provider_id:
-            needed[item.provider_id] += 1 if item.kind == ItemKind.SESSION else len(item.order_ids)
+    needed = slots_needed(items)
     month = month_of(now)
     used = await used_capacity(session, provider_ids=list(needed), month=month)
     for provider_id, slots in needed.items():
@@ -193,3 +200,66 @@ async def execute_plan(session: AsyncSession, *, identity: Identity, plan_id: st
             )
     plan.status, plan.executed_by, plan.executed_at = PlanStatus.EXECUTED, identity.subject, now
     return plan
+
+
+# Categories served to a whole village at once (a training, a performance, a health day).
+GROUP_CATEGORIES = frozenset({Category.EMERGENCY_TRAINING, Category.CULTURE, Category.HEALTH})
+
+
+async def propose_items(session: AsyncSession, *, identity: Identity, plan_id: str) -> tuple[list[PlanItem], list[str]]:
+    """Fill a draft plan from the month's demand: provider-routed orders still awaiting dispatch go,
+    per service type and village, to the most local provider with capacity left — as one group
+    session for trainings, culture and health, else as a batch of as many orders as capacity allows.
+
+    Returns the items added and the ids of orders left for the organiser to assign.
+    """
+    require_role(identity, ORGANISERS, "plan dispatches")
+    plan = await get_plan(session, identity=identity, plan_id=plan_id)
+    _draft(plan)
+    existing = await items_of(session, plan.id)
+    planned = {o for item in existing for o in item.order_ids}
+    start, end = month_range(plan.month)
+    awaiting = [
+        o for o in (
+            await session.execute(
+                select(Order).where(
+                    in_subtree(Order.unit_path, plan.unit_path), Order.submitted_at >= start, Order.submitted_at < end,
+                    Order.status.in_(PLANNABLE),
+                ).order_by(Order.submitted_at, Order.id)
+            )
+        ).scalars()
+        if o.id not in planned
+    ]
+    types = {s.id: s for s in (await session.execute(select(ServiceType).where(ServiceType.id.in_({o.service_type_id for o in awaiting})))).scalars()}
+    t = grid.table
+    path_ids = {part for o in awaiting for part in o.unit_path.split("/") if part}
+    villages = {r.id: r.path for r in (await session.execute(select(t.c.id, t.c.path).where(t.c.id.in_(path_ids), t.c.level == "village"))).all()}
+    groups: dict[tuple[str, str], list[Order]] = defaultdict(list)
+    for order in awaiting:
+        if types[order.service_type_id].route_to != RouteTo.PROVIDER:
+            continue
+        village_path = next((villages[p] for p in order.unit_path.split("/") if p in villages), plan.unit_path)
+        groups[(order.service_type_id, village_path)].append(order)
+    taken = slots_needed(existing)  # what the plan already asks of each provider
+    added: list[PlanItem] = []
+    for (type_id, area_path), members in groups.items():
+        service_type = types[type_id]
+        candidates = await provider_candidates(session, unit_path=area_path, service_type_id=type_id, month=plan.month)
+        provider = next((c for c in candidates if c.left - taken[c.provider_id] > 0), None)
+        if provider is None:
+            continue
+        if service_type.category in GROUP_CATEGORIES:
+            kind, chosen, title = ItemKind.SESSION, members, f"{service_type.name}（{len(members)} 单）"
+            taken[provider.provider_id] += 1
+        else:
+            room = provider.left - taken[provider.provider_id]
+            kind, chosen, title = ItemKind.BATCH, members[:room], None
+            taken[provider.provider_id] += len(chosen)
+        item = PlanItem(
+            id=new_id(), plan_id=plan.id, position=len(existing) + len(added), kind=kind, service_type_id=type_id,
+            provider_id=provider.provider_id, order_ids=[o.id for o in chosen], session_title=title, note="proposed from demand",
+        )
+        session.add(item)
+        added.append(item)
+    assigned = {o for item in added for o in item.order_ids}
+    return added, [o.id for o in awaiting if o.id not in assigned]

@@ -11,7 +11,7 @@ from dispatch_svc.access import scope_path
 from dispatch_svc.clock import MONTH_PATTERN, ClockDep
 from dispatch_svc.db import grid, platform
 from dispatch_svc.plans import service
-from dispatch_svc.plans.models import Demand, Plan, PlanCreate, PlanItemCreate, PlanItemPublic, PlanPublic, PlanStatus
+from dispatch_svc.plans.models import Demand, Plan, PlanCreate, PlanItemCreate, PlanItemPublic, PlanPublic, PlanStatus, Proposal
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
@@ -84,6 +84,20 @@ async def add_plan_item(plan_id: str, body: PlanItemCreate, db: DatabaseDep, ide
     async with db.transaction() as session:
         item = await service.add_item(session, identity=identity, plan_id=plan_id, data=body)
         return PlanItemPublic.model_validate(item, from_attributes=True)
+
+
+@router.post("/plans/{plan_id}/propose", response_model=Proposal, summary="Fill a plan from the month's demand")
+async def propose_plan_items(plan_id: str, db: DatabaseDep, identity: CurrentIdentity) -> Proposal:
+    """Add items for provider-routed orders still awaiting dispatch: per service type and village, the most
+    local provider with capacity left gets one group session (trainings, culture, health) or a batch.
+
+    Orders no provider can take are listed for the organiser to assign by hand; review, then execute.
+    """
+    async with db.transaction() as session:
+        added, unassigned = await service.propose_items(session, identity=identity, plan_id=plan_id)
+        return Proposal(
+            plan_id=plan_id, added=[PlanItemPublic.model_validate(i, from_attributes=True) for i in added], unassigned_order_ids=unassigned
+        )
 
 
 @router.delete("/plans/{plan_id}/items/{item_id}", status_code=204, summary="Remove an item from a plan")
