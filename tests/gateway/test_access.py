@@ -367,6 +367,9 @@ async def test_a_dead_service_answers_503_quickly_and_its_breaker_opens(env, kit
     streamed = await gateway.client.get("/api/v1/grid/units", params={"per_page": 200}, headers=headers)
     direct = await env["client"].get("/api/v1/grid/units", params={"per_page": 200}, headers=env["admin"])
     assert streamed.status_code == 200 and streamed.json() == direct.json()
+    document = (await gateway.client.get("/openapi.json")).json()
+    assert document["info"]["x-degraded"] == ["legal"]
+    assert "/api/v1/grid/units" in document["paths"] and not any(p.startswith("/api/v1/legal/") for p in document["paths"])
 
 
 async def test_merged_openapi_holds_every_service_and_the_gateway(env):
