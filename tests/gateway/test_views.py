@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import uuid
@@ -287,7 +288,10 @@ async def served_gateway(world):
 
 async def _chromium(*args: str) -> str:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert binary, "Debian's chromium package is needed for the printable page tests"
+    if binary is None:
+        if os.environ.get("REQUIRE_CHROMIUM") == "1":
+            pytest.fail("Debian's chromium package is required for the printable page tests (REQUIRE_CHROMIUM=1)")
+        pytest.skip("chromium not installed (apt-get install chromium); `.ci/run` installs it")
     process = await asyncio.create_subprocess_exec(
         binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-pdf-header-footer", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
