@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from grid_svc.personal_data import id_number_check_digit
+from shared.personal_data import id_number_check_digit
 from harness import identity_headers
 from shared.identity import Identity, Role
 
