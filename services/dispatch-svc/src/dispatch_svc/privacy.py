@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.identity import Identity
-
 from dispatch_svc.access import HANDLERS
+from shared.identity import Identity
 
 
 def mask_phone(phone: str | None) -> str | None:

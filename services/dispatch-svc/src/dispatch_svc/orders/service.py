@@ -278,13 +278,13 @@ async def cancel_order(session: AsyncSession, *, identity: Identity, order_id: s
     return order
 
 
-async def _person_name(session: AsyncSession, person_id: str) -> str:
+async def _person_name(session: AsyncSession, person_id: str, field: str = "assignee_person_id") -> str:
     person = await session.get(Person, person_id)
     if person is not None:
         return person.name
     name = await session.scalar(select(Liaison.name).where(Liaison.person_id == person_id).limit(1))
     if name is None:
-        raise unprocessable("unknown person (not in the grid registry)", code="unknown_person", loc=["body", "assignee_person_id"])
+        raise unprocessable("unknown person (not in the grid registry)", code="unknown_person", loc=["body", field])
     return name
 
 
@@ -387,7 +387,7 @@ async def complete_order(session: AsyncSession, *, identity: Identity, order_id:
     order, _ = await _move(session, identity=identity, order_id=order_id, action=Action.COMPLETE, now=now, reason=body.note)
     served_by = body.served_by_person_id or order.assignee_person_id
     if body.served_by_person_id:
-        await _person_name(session, body.served_by_person_id)
+        await _person_name(session, body.served_by_person_id, "served_by_person_id")
     order.served_by_person_id = served_by
     order.served_by_party_member = await is_party_member(session, served_by)
     order.completed_at = order.closed_at = now
