@@ -70,6 +70,15 @@ async def test_wrong_child_level_is_a_clear_422(grid, chain):
     assert "must be a grid" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("bad_code", ["a.b", "有中文", "has space", "-lead", "x" * 33])
+async def test_unit_codes_outside_the_pattern_are_a_clear_422(grid, chain, bad_code):
+    response = await grid.client.post(
+        "/api/v1/grid/units", json={"code": bad_code, "name": "x", "level": "grid", "parent_id": chain["village"]["id"]}, headers=ADMIN
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "code"]
+
+
 async def test_household_person_member_role_liaison_flow_emits_events(grid, chain, events):
     client = grid.client
     micro = chain["micro_grid"]

@@ -17,7 +17,7 @@ USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,64}$"
 class UserBase(GatewayModel):
     """Fields an admin sets."""
 
-    username: str = Field(min_length=2, max_length=64, regex=USERNAME_PATTERN)
+    username: str = Field(min_length=2, max_length=64, schema_extra={"pattern": USERNAME_PATTERN})
     display_name: str = Field("", max_length=100)
     role: Role = Field(sa_column=Column(String(32), nullable=False))
     scope_unit_id: str | None = Field(None, max_length=26, description="root of what the user may see")

@@ -41,7 +41,7 @@ def tags_from_text(text: str) -> list[str]:
 class HouseholdBase(GridModel):
     """Fields a client sets."""
 
-    code: str = Field(min_length=1, max_length=40, regex=HOUSEHOLD_CODE_PATTERN, description="household number, unique")
+    code: str = Field(min_length=1, max_length=40, schema_extra={"pattern": HOUSEHOLD_CODE_PATTERN}, description="household number, unique")
     address: str = Field(min_length=1, max_length=200)
     size: int = Field(1, ge=1, le=50, description="people living in the household")
 

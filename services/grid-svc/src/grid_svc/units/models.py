@@ -31,13 +31,13 @@ class Level(StrEnum):
         return order[index + 1] if index + 1 < len(order) else None
 
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"  # no ".": it joins codes into full codes
 
 
 class UnitBase(GridModel):
     """Fields a client sets."""
 
-    code: str = Field(min_length=1, max_length=32, regex=CODE_PATTERN, description="unique among siblings")
+    code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": CODE_PATTERN}, description="unique among siblings")
     name: str = Field(min_length=1, max_length=100, description="Chinese name, e.g. 禹王镇")
 
 

@@ -40,7 +40,7 @@ def _enum(enum: type[StrEnum], length: int) -> Column:
 class RuleBase(PointsModel):
     """Fields a client sets."""
 
-    code: str = Field(min_length=1, max_length=32, regex=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description="unique in the town")
+    code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}, description="unique in the town")
     name: str = Field(min_length=1, max_length=100, description="e.g. 参与矛盾纠纷调解")
     points: int = Field(ge=-1000, le=1000, description="points per deed; negative for deductions")
     monthly_cap: int | None = Field(None, ge=1, le=100_000, description="most points (in absolute value) one member may get from this rule in a month")
