@@ -21,19 +21,22 @@ def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + given
 
 
-def village_names(rng: random.Random, count: int) -> list[str]:
-    """`count` distinct village names, the report's two first."""
-    names = list(REPORTED_VILLAGES[:count])
-    while len(names) < count:
+def village_names(rng: random.Random, count: int, *, reported: bool = True) -> list[str]:
+    """`count` distinct village names, the report's two first (for the report's town)."""
+    names = list(REPORTED_VILLAGES[:count]) if reported else []
+    capacity = len(VILLAGE_PREFIXES) * len(VILLAGE_STEMS)
+    while len(names) < min(count, capacity):
         name = rng.choice(VILLAGE_PREFIXES) + rng.choice(VILLAGE_STEMS) + "村"
         if name not in names:
             names.append(name)
+    # Beyond every prefix-and-stem pair, villages are numbered.
+    names += [f"第{n}村" for n in range(len(names) + 1, count + 1)]
     return names
 
 
-def address(rng: random.Random, village: str, number: int) -> str:
-    """A household address in a village."""
-    return f"夏县禹王镇{village}{rng.choice(ROADS)}{number}号"
+def address(rng: random.Random, town: str, village: str, number: int) -> str:
+    """A household address in a village of Xia county."""
+    return f"夏县{town}{village}{rng.choice(ROADS)}{number}号"
 
 
 def phone(rng: random.Random) -> str:
@@ -41,7 +44,11 @@ def phone(rng: random.Random) -> str:
     return "199" + "".join(str(rng.randrange(10)) for _ in range(8))
 
 
-def id_number(rng: random.Random, birth_year: int) -> str:
-    """An 18-character resident ID with Xia county's region code and a valid check digit."""
-    body = f"140828{birth_year:04d}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(1000):03d}"
+def id_number(rng: random.Random, birth_year: int, *, female: bool = False) -> str:
+    """An 18-character resident ID with Xia county's region code and a valid check digit.
+
+    The 17th digit is odd for men and even for women, as on real cards.
+    """
+    sequence = rng.randrange(500) * 2 + (0 if female else 1)
+    body = f"140828{birth_year:04d}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{sequence:03d}"
     return body + id_number_check_digit(body)
