@@ -16,9 +16,9 @@ $(STAMP): shared/pyproject.toml services/*/pyproject.toml requirements-dev.txt
 
 venv: $(STAMP)
 
-## Start the broker and all five services (gateway on :8000); Ctrl-C stops everything.
+## Start the broker and all five services (gateway on :8000), load the demo town (DEMO=0 skips it); Ctrl-C stops everything.
 run: venv
-	$(BIN)/python -m devstack run
+	$(BIN)/python -m devstack run $(if $(filter 0 no false,$(DEMO)),--no-demo,)
 
 ## The whole suite: unit and integration tests on SQLite and PostgreSQL with the real broker.
 test: venv
