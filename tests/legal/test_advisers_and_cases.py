@@ -6,7 +6,7 @@ import asyncio
 from datetime import date, timedelta
 
 from harness import identity_headers
-from legal_svc.units import today
+from shared.local_time import today
 from shared.events.legal import CaseConcluded, CaseRegistered, ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity, Role
 

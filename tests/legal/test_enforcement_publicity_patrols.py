@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from harness import identity_headers
-from legal_svc.units import today
+from shared.local_time import today
 from shared.events.legal import CampaignLogged, PatrolLogged
 from shared.identity import Identity, Role
 

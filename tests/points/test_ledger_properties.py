@@ -24,7 +24,7 @@ from points_svc.ledger.balances import entries_sum
 from points_svc.ledger.models import Balance, Entry, EntryCreate
 from points_svc.notices import service as notices
 from points_svc.notices.models import NoticeLine, NoticeOpen
-from points_svc.periods import next_period
+from shared.local_time import next_period
 from points_svc.rules.models import RuleCreate
 from points_svc.rules.service import create_rule
 from shared.database import Database

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from points_svc.periods import add_working_days, current_period, months_of, next_period, objection_deadline, period_of
+from points_svc.periods import add_working_days, months_of, objection_deadline
+from shared.local_time import current_period, next_period, period_of
 from points_svc.ranking import competition_ranks
 
 

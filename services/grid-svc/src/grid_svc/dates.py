@@ -1,19 +1,11 @@
-"""Calendar days as the town lives them: dates are Asia/Shanghai, storage instants are UTC."""
+"""Dated records: the current instant and whether a [starts, ends) record is in force on a day."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def today() -> date:
-    """Today's date in Asia/Shanghai (the day a role, link or move takes effect by default)."""
-    return datetime.now(SHANGHAI).date()
 
 
 def now() -> datetime:

@@ -6,8 +6,7 @@ in grid-svc moves its legal records with it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,14 +17,7 @@ from shared.identity import Identity
 from shared.problems import not_found, unprocessable
 from shared.scope import in_subtree, scope_condition
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
 units_table = grid.table
-
-
-def today() -> date:
-    """Today's date in Asia/Shanghai (the date users mean)."""
-    return datetime.now(SHANGHAI).date()
 
 
 async def unit_for_write(session: AsyncSession, identity: Identity, unit_id: str, *, field: str = "unit_id") -> GridUnit:

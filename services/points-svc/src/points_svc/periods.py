@@ -8,32 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+from shared.local_time import SHANGHAI, today
+
 RATING_PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
-
-
-def period_of(day: date) -> str:
-    """The month ('YYYY-MM') a local date falls in."""
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def today_local(now: datetime | None = None) -> date:
-    """Today's date in Asia/Shanghai."""
-    return (now or datetime.now(UTC)).astimezone(LOCAL_TZ).date()
-
-
-def current_period(now: datetime | None = None) -> str:
-    """This month in Asia/Shanghai."""
-    return period_of(today_local(now))
-
-
-def next_period(period: str) -> str:
-    """The month after `period`."""
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
 def months_of(rating_period: str) -> list[str]:
@@ -69,10 +47,6 @@ def objection_deadline(opened_at: datetime, working_days: int) -> datetime:
     """End of the `working_days`-th working day after opening (local midnight, in UTC); 0 = at once."""
     if working_days == 0:
         return opened_at
-    last_day = add_working_days(today_local(opened_at), working_days)
-    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    last_day = add_working_days(today(opened_at), working_days)
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=SHANGHAI).astimezone(UTC)
 
-
-def as_utc(moment: datetime) -> datetime:
-    """A stored timestamp as aware UTC (SQLite hands back naive UTC values)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
 from grid_svc.assignments.models import CORE_ROLES, ROLE_LEVELS, Assignment, AssignmentCreate, AssignmentPublic, AssignmentRole
-from grid_svc.dates import now, today
+from grid_svc.dates import now
+from shared.local_time import today
 from grid_svc.people.models import Person
 from grid_svc.people.service import get_person
 from grid_svc.units.models import Unit

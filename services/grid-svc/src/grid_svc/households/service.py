@@ -8,7 +8,8 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_registry_writer
-from grid_svc.dates import now, today
+from grid_svc.dates import now
+from shared.local_time import today
 from grid_svc.households.models import (
     Household,
     HouseholdCreate,

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
 from grid_svc.assignments.models import Assignment, AssignmentRole
-from grid_svc.dates import now, today
+from grid_svc.dates import now
+from shared.local_time import today
 from grid_svc.households.models import Household
 from grid_svc.households.service import get_household
 from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind, LiaisonPublic

@@ -8,7 +8,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
-from grid_svc.dates import now, today
+from grid_svc.dates import now
+from shared.local_time import today
 from grid_svc.liaisons.models import Liaison
 from grid_svc.party.models import (
     MemberStatus,

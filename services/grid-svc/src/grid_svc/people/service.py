@@ -8,7 +8,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_registry_writer, sees_personal_data
-from grid_svc.dates import now, today
+from grid_svc.dates import now
+from shared.local_time import today
 from grid_svc.households.models import Household
 from grid_svc.households.service import emit_household_updated, get_household
 from grid_svc.people.models import (

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from grid_svc.dates import today
+from shared.local_time import today
 from grid_svc.pages import paginate_rows
 from grid_svc.reports import service
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, UnlinkedMicroGrid

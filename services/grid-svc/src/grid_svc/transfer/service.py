@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid_svc.access import require_grid_admin
 from grid_svc.assignments import service as assignments
 from grid_svc.assignments.models import Assignment, AssignmentCreate
-from grid_svc.dates import today
+from shared.local_time import today
 from grid_svc.households import service as households
 from grid_svc.households.models import Household, HouseholdCreate, HouseholdTag, HouseholdUpdate, tags_from_text, tags_to_text
 from grid_svc.liaisons import service as liaisons

@@ -11,7 +11,7 @@ from sqlalchemy import CompoundSelect, Date, Select, func, insert, literal, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
-from grid_svc.dates import today
+from shared.local_time import today
 from grid_svc.households.models import Household
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement

@@ -47,7 +47,8 @@ from legal_svc.cases.models import (
 from legal_svc.db import grid
 from shared.personal_data import mask_name
 from legal_svc.roster.handlers import is_party_member
-from legal_svc.units import SHANGHAI, record_in_scope, scoped, today, unit_for_write, units_table
+from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
+from shared.local_time import SHANGHAI, today
 from shared.events.legal import CaseConcluded, CaseRegistered, MediatorRef
 from shared.grid_replica import GridUnit
 from shared.identity import Identity

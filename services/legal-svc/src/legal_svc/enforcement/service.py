@@ -27,7 +27,8 @@ from legal_svc.enforcement.models import (
     Rectification,
     RectificationDone,
 )
-from legal_svc.units import record_in_scope, scoped, today, unit_for_write, units_table
+from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
+from shared.local_time import today
 from shared.events.legal import CampaignLogged
 from shared.identity import Identity
 from shared.ids import new_id

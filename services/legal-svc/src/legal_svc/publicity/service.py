@@ -19,7 +19,8 @@ from legal_svc.publicity.models import (
     TeamKind,
     TeamPublic,
 )
-from legal_svc.units import record_in_scope, scoped, today, unit_for_write
+from legal_svc.units import record_in_scope, scoped, unit_for_write
+from shared.local_time import today
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.problems import conflict, not_found, unprocessable

@@ -30,7 +30,8 @@ from points_svc.appraisals.models import (
 )
 from points_svc.db import grid
 from points_svc.households.models import Household
-from points_svc.periods import as_utc, objection_deadline
+from points_svc.periods import objection_deadline
+from shared.local_time import as_utc
 from points_svc.ranking import competition_ranks
 from shared.events.points import AppraisalResultPublished
 from shared.identity import Identity, require_write

@@ -10,7 +10,7 @@ import hashlib
 import json
 from datetime import date, datetime
 
-from points_svc.periods import as_utc
+from shared.local_time import as_utc
 
 # The fields the hash covers, in a fixed order (adding one is a new chain version).
 HASHED_FIELDS = (

@@ -31,7 +31,7 @@ from points_svc.ledger.models import (
 from points_svc.members.models import Member
 from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
-from points_svc.periods import next_period, period_of, today_local
+from shared.local_time import next_period, period_of, today
 from points_svc.rules.models import Category, Rule
 from points_svc.tree import branch_of
 from shared.events.points import EntryRecorded, EntryReversed
@@ -118,7 +118,7 @@ async def _deed_fields(
     """Check a deed against its rule (town, dates, evidence, cap) and build its fields; nothing is written."""
     if rule.town_unit_id != member.town_unit_id:
         raise unprocessable("the rule belongs to another town than the member's", code="rule_not_in_town", loc=["body", "rule_id"])
-    if occurred_on > today_local():
+    if occurred_on > today():
         raise unprocessable("a deed cannot be recorded before it happened", code="future_date", loc=["body", "occurred_on"])
     if occurred_on < rule.active_from or (rule.active_until is not None and occurred_on > rule.active_until):
         raise unprocessable(f"rule {rule.code} is not active on {occurred_on}", code="rule_inactive", loc=["body", "rule_id"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from points_svc.db import grid, platform
 from points_svc.ledger import service
 from points_svc.ledger.models import EntryCreate, EntryPublic, EntryReverse, SourceKind, VerifyReport
-from points_svc.periods import PERIOD_PATTERN
+from shared.local_time import PERIOD_PATTERN
 from points_svc.rules.models import Category
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from points_svc.notices.models import NoticeDetail
-from points_svc.periods import LOCAL_TZ, as_utc
+from shared.local_time import SHANGHAI, as_utc
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -18,7 +18,7 @@ def notice_workbook(detail: NoticeDetail) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "公示"
-    deadline = as_utc(detail.objection_deadline).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    deadline = as_utc(detail.objection_deadline).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     sheet.append([f"{detail.branch_name} 党员积分公示 {detail.period}"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([f"公示期截止: {deadline}（北京时间）", f"状态: {'已结束' if detail.status == 'closed' else '公示中'}"])

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Enum, Index, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
-from points_svc.periods import PERIOD_PATTERN
+from shared.local_time import PERIOD_PATTERN
 
 
 def _enum(enum: type[StrEnum], length: int) -> Column:

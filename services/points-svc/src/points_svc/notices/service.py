@@ -35,7 +35,8 @@ from points_svc.notices.models import (
     PublicNotice,
     PublicNoticeLine,
 )
-from points_svc.periods import as_utc, current_period, objection_deadline
+from points_svc.periods import objection_deadline
+from shared.local_time import as_utc, current_period
 from points_svc.ranking import competition_ranks
 from shared.events.points import NoticeClosed, NoticeOpened, ObjectionRaised, ObjectionResolved
 from shared.identity import Identity, require_write

@@ -20,7 +20,7 @@ from points_svc.notices.models import (
     ObjectionResolve,
     PublicNotice,
 )
-from points_svc.periods import PERIOD_PATTERN
+from shared.local_time import PERIOD_PATTERN
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
