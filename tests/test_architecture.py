@@ -40,3 +40,18 @@ def test_every_service_has_the_same_inner_shape():
         if service.name != "gateway":  # the gateway publishes and consumes no events
             assert "consumers.py" in present, service.name
         assert (service / "Dockerfile").is_file() and (service / "alembic.ini").is_file()
+
+
+@pytest.mark.parametrize("package", ["grid_svc", "points_svc", "dispatch_svc", "legal_svc", "gateway"])
+def test_migrations_match_the_models(tmp_path, package):
+    """`alembic check`: after upgrading to head, autogenerate finds nothing left to migrate."""
+    import importlib
+
+    from alembic import command
+
+    from shared.migrations import alembic_config, upgrade
+
+    migrations = importlib.import_module(f"{package}.db").MIGRATIONS
+    url = f"sqlite+aiosqlite:///{tmp_path / 'check.db'}"
+    upgrade(migrations, url)
+    command.check(alembic_config(migrations, url))

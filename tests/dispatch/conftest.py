@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from dispatch.world import START, EventTap, GridFeed, Tree, known
+
 from dispatch_svc.clock import FixedClock
 from dispatch_svc.db import MIGRATIONS
 from dispatch_svc.main import create_app

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
-
 from dispatch.world import ADMIN, known, staff
+
 from harness import eventually
 from shared.events.dispatch import OrderSubmitted
 from shared.identity import Role

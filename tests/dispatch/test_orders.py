@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 
 import pytest
-
 from dispatch.world import ADMIN, known, staff
+
 from dispatch_svc.orders.states import TRANSITIONS, Action, Status
 from harness import eventually
 from shared.events.dispatch import OrderCompleted, OrderDispatched, OrderEvaluated, OrderReturned, OrderSubmitted

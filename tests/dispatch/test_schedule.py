@@ -9,10 +9,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
+from dispatch.world import ADMIN, known, staff
 from typer.testing import CliRunner
 
-from dispatch.world import ADMIN, known, staff
 from dispatch_svc.__main__ import cli
 from harness import eventually
 from shared.events.dispatch import ActivityHeld, LectureHeld, OrderDispatched, OrderOverdue

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from dispatch.world import ADMIN
+
 from dispatch_svc.db import MIGRATIONS as DISPATCH_MIGRATIONS
 from dispatch_svc.main import create_app as create_dispatch
 from dispatch_svc.settings import DispatchSettings

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 
-from shared.personal_data import id_number_check_digit
 from harness import identity_headers
 from shared.identity import Identity, Role
+from shared.personal_data import id_number_check_digit
 
 ADMIN = identity_headers()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from grid.grid_events import EventLog
 from grid.registry_builders import (
     ADMIN,
@@ -16,6 +15,7 @@ from grid.registry_builders import (
     register_household,
     register_person,
 )
+
 from shared.events import grid as ev
 from shared.identity import Role
 

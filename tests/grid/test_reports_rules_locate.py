@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grid.registry_builders import ADMIN, create_chain, create_unit, headers_for, id_number, register_household, register_person
+
 from shared.identity import Role
 
 

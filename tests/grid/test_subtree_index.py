@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from grid.registry_builders import ADMIN
 from sqlalchemy import text
 
-from grid.registry_builders import ADMIN
 from grid_svc.units.models import Unit
 from grid_svc.units.service import level_counts_statement
 from shared.ids import new_id

@@ -7,10 +7,10 @@ import csv
 import io
 
 import pytest
+from grid.registry_builders import ADMIN, code, create_chain, headers_for, id_number
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from grid.registry_builders import ADMIN, code, create_chain, headers_for, id_number
 from grid_svc.db import platform
 from shared.identity import Role
 

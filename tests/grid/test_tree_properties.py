@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from grid.registry_builders import ADMIN, code, create_unit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from grid.registry_builders import ADMIN, code, create_unit
 
 LEVELS = ["county", "town", "village", "grid", "small_grid", "micro_grid"]
 

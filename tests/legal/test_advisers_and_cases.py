@@ -6,9 +6,9 @@ import asyncio
 from datetime import date, timedelta
 
 from harness import identity_headers
-from shared.local_time import today
 from shared.events.legal import CaseConcluded, CaseRegistered, ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity, Role
+from shared.local_time import today
 
 API = "/api/v1/legal"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from harness import identity_headers
-from shared.local_time import today
 from shared.events.legal import CampaignLogged, PatrolLogged
 from shared.identity import Identity, Role
+from shared.local_time import today
 
 API = "/api/v1/legal"
 

@@ -12,7 +12,8 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import points_svc.models  # noqa: F401  registers every table
@@ -24,13 +25,13 @@ from points_svc.ledger.balances import entries_sum
 from points_svc.ledger.models import Balance, Entry, EntryCreate
 from points_svc.notices import service as notices
 from points_svc.notices.models import NoticeLine, NoticeOpen
-from shared.local_time import next_period
 from points_svc.rules.models import RuleCreate
 from points_svc.rules.service import create_rule
 from shared.database import Database
 from shared.events.grid import MemberJoined, UnitCreated
 from shared.identity import Identity, Role
 from shared.ids import new_id
+from shared.local_time import next_period
 from shared.migrations import upgrade_async
 from shared.outbox import OutboxWriter
 from shared.problems import Problem

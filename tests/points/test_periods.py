@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from points_svc.periods import add_working_days, months_of, objection_deadline
-from shared.local_time import current_period, next_period, period_of
 from points_svc.ranking import competition_ranks
+from shared.local_time import current_period, next_period, period_of
 
 
 def test_months_are_counted_in_shanghai():

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.outbox import PENDING_EVENTS, OutboxWriter
 
 
-
 def normalise_url(url: str) -> str:
     """Map plain `sqlite:`/`postgresql:` URLs to their async drivers."""
     parsed = make_url(url)

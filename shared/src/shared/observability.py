@@ -110,28 +110,37 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise _BodyTooLarge()
             return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
+            if too_large:
+                return  # the app may turn the aborted read into its own error (FastAPI: 400); the 413 below answers
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            status = 413
-            await _too_large(scope, send, request_id)
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except _BodyTooLarge:
+                pass
+            if too_large:
+                status = 413
+                await _too_large(scope, send, request_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -35,6 +35,7 @@ from shared.events.base import DomainEvent
 from shared.events.envelope import encode
 from shared.ids import new_id
 from shared.kafka import EventBus
+from shared.local_time import as_utc
 from shared.problems import Problem
 
 log = structlog.get_logger("shared.outbox")
@@ -192,7 +193,7 @@ class Relay:
                     source=self.source,
                     event_type=row.event_type,
                     subject=row.key,
-                    time=_aware(row.created_at),
+                    time=as_utc(row.created_at),
                     data=json.loads(row.payload),
                 ),
             )
@@ -247,9 +248,3 @@ class Relay:
             await session.execute(
                 update(t).where(t.c.seq.in_(seqs)).values(claimed_by=None, claimed_until=None, last_error=error[:2000])
             )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-

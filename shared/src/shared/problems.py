@@ -173,6 +173,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             # A locked or unreachable database is a passing condition: say so; the transaction rolled back.
             log.warning("database.unavailable", error=str(exc.orig)[:300])
             return problem_response(request, _unavailable("database unavailable, retry later"))
+        if is_data_exception(exc):
+            # PostgreSQL refused a value the request carried (a NUL character, a number or date out of range).
+            log.warning("database.value_refused", sqlstate=_sqlstate(exc))
+            return problem_response(
+                request, Problem(422, "validation_failed", f"a value in the request cannot be stored (SQLSTATE {_sqlstate(exc)})")
+            )
         log.exception("database.error")
         return problem_response(request, Problem(500, "internal_error"))
 
@@ -207,6 +213,15 @@ def is_transient_database_error(exc: DBAPIError) -> bool:
         return True
     message = str(exc.orig).lower()
     return any(marker in message for marker in _TRANSIENT_MARKERS)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+
+
+def is_data_exception(exc: DBAPIError) -> bool:
+    """True for PostgreSQL's class 22 "data exception": a value that cannot be stored or compared, not a bug in a query."""
+    return _sqlstate(exc).startswith("22")
 
 
 def _unavailable(detail: str) -> Problem:

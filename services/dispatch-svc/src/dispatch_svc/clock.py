@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Protocol
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from shared.local_time import SHANGHAI
+
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 

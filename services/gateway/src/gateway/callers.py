@@ -24,6 +24,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from shared.database import Database
 from shared.identity import Identity, Role
+from shared.local_time import as_utc
 from shared.problems import Problem
 
 API_KEY_PREFIX = "gk_"
@@ -133,7 +134,7 @@ class CallerDirectory:
             raise Problem(401, "unauthenticated", "invalid API key")
         if key.revoked_at is not None:
             raise Problem(401, "unauthenticated", "API key revoked")
-        if key.expires_at is not None and _aware(key.expires_at) <= datetime.now(UTC):
+        if key.expires_at is not None and as_utc(key.expires_at) <= datetime.now(UTC):
             raise Problem(401, "unauthenticated", "API key expired")
         identity = Identity(subject=key.id, name=key.name, role=Role.SYSTEM, scope_unit_id=key.scope_unit_id, rights=key.rights)
         return Caller(identity=identity, key=key)
@@ -155,11 +156,6 @@ class CallerDirectory:
             per_minute=self.settings.anonymous_rate_limit_per_minute,
             burst=self.settings.anonymous_rate_limit_burst,
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def directory(request: Request) -> CallerDirectory:

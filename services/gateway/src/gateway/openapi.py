@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from gateway.proxy import UpstreamError, UpstreamUnavailable, Upstreams
+from gateway.proxy import UpstreamError, Upstreams, UpstreamUnavailable
 
 _SCHEMA_REF = "#/components/schemas/"
 _PUBLIC_PREFIXES = ("/api/", "/open311/", "/notices/")

@@ -11,6 +11,7 @@ import asyncio
 import os
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -202,7 +203,8 @@ class Upstreams:
         try:
             # The deadline covers the whole call, whatever the transport does with httpx's timeouts.
             async with asyncio.timeout(limit):
-                response = await client.get(path, params=params, headers=headers, timeout=limit)
+                # Ids come from the caller's path: encode what a URL may not hold (control characters, spaces).
+                response = await client.get(quote(path, safe="/:@!$&'()*+,;=~"), params=params, headers=headers, timeout=limit)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # The aiohttp transport reports a refused connection as a connect timeout.
             breaker.record_failure()

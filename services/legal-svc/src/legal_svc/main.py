@@ -5,13 +5,13 @@ from fastapi import FastAPI
 import legal_svc.models  # noqa: F401  registers every table
 from legal_svc.advisers.views import router as advisers_router
 from legal_svc.cases.views import router as cases_router
+from legal_svc.consumers import CONSUMERS
+from legal_svc.db import grid, platform
 from legal_svc.enforcement.views import router as enforcement_router
 from legal_svc.exports.views import router as exports_router
 from legal_svc.figures.views import router as figures_router
 from legal_svc.patrols.views import router as patrols_router
 from legal_svc.publicity.views import router as publicity_router
-from legal_svc.consumers import CONSUMERS
-from legal_svc.db import grid, platform
 from legal_svc.settings import LegalSettings
 from shared.service import build_service_app
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Column, Index
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
 
-from dispatch_svc.db import DispatchModel, UTCDateTime, enum_type
+from dispatch_svc.db import DispatchModel
+from shared.columns import UTCDateTime, enum_type
 
 
 class ActivityKind(StrEnum):

@@ -11,7 +11,8 @@ from sqlalchemy import Column
 from sqlmodel import JSON
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
 
-from dispatch_svc.db import DispatchModel, UTCDateTime, enum_type
+from dispatch_svc.db import DispatchModel
+from shared.columns import UTCDateTime, enum_type
 
 # Open311 service codes travel in paths such as services/{code}.json: no dots or slashes.
 SERVICE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"

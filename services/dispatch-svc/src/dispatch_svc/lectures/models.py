@@ -9,7 +9,8 @@ from sqlalchemy import Column, ForeignKey, Index, String
 from sqlmodel import JSON
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
 
-from dispatch_svc.db import DispatchModel, UTCDateTime
+from dispatch_svc.db import DispatchModel
+from shared.columns import UTCDateTime
 
 
 class LectureCreate(BaseModel):

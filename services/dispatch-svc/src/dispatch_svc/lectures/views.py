@@ -11,7 +11,15 @@ from dispatch_svc.access import scope_path
 from dispatch_svc.clock import ClockDep
 from dispatch_svc.db import grid, platform
 from dispatch_svc.lectures import service
-from dispatch_svc.lectures.models import Lecture, LectureCreate, LecturePublic, LecturerPublic, LecturerStats, LectureLecturer, LectureSummary
+from dispatch_svc.lectures.models import (
+    Lecture,
+    LectureCreate,
+    LectureLecturer,
+    LecturePublic,
+    LecturerPublic,
+    LecturerStats,
+    LectureSummary,
+)
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate

@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from dispatch_svc.access import scope_path
@@ -32,10 +32,25 @@ from dispatch_svc.orders.states import Status
 from dispatch_svc.roster.models import Household
 from shared.identity import IDENTITY_HEADER, Identity, verify_identity_token
 from shared.ids import new_id
-from shared.problems import Problem
+from shared.problems import Problem, ProblemDetail
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+
+
+class GeoReportError(BaseModel):
+    """One error in GeoReport's format (the body is a list of them)."""
+
+    code: int
+    description: str
+
+
+# GeoReport answers its own errors as a list; request validation and server faults stay problem+json.
+_ERRORS = {"model": list[GeoReportError] | ProblemDetail, "content": {"application/xml": {}, "application/problem+json": {}}}
+router = APIRouter(
+    prefix="/open311/v2", tags=["Open311 GeoReport v2"],
+    responses={"4XX": {**_ERRORS, "description": "GeoReport error list (or problem+json for malformed requests)"},
+               "5XX": {**_ERRORS, "description": "Server error"}},
+)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-03-01T00:00:00+08:00"

@@ -11,8 +11,9 @@ from sqlalchemy import Column, ForeignKey, Index, String
 from sqlmodel import JSON
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
 
-from dispatch_svc.db import DispatchModel, UTCDateTime, enum_type
+from dispatch_svc.db import DispatchModel
 from dispatch_svc.orders.states import Action, Status
+from shared.columns import UTCDateTime, enum_type
 
 
 class RequesterKind(StrEnum):

@@ -11,7 +11,8 @@ from sqlmodel import JSON
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
 
 from dispatch_svc.clock import MONTH_PATTERN
-from dispatch_svc.db import DispatchModel, UTCDateTime, enum_type
+from dispatch_svc.db import DispatchModel
+from shared.columns import UTCDateTime, enum_type
 
 
 class DemandGroup(BaseModel):

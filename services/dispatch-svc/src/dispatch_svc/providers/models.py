@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Column, ForeignKey, String
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
 
-from dispatch_svc.db import DispatchModel, UTCDateTime, enum_type
+from dispatch_svc.db import DispatchModel
+from shared.columns import UTCDateTime, enum_type
 
 
 class ProviderKind(StrEnum):

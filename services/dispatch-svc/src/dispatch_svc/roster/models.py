@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Index
 from sqlmodel import Field
 
-from dispatch_svc.db import DispatchModel, UTCDateTime, enum_type
+from dispatch_svc.db import DispatchModel
+from shared.columns import UTCDateTime, enum_type
 
 
 class Household(DispatchModel, table=True):

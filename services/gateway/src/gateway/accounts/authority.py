@@ -7,7 +7,7 @@ there is grid-svc's answer to reading it with the admin's identity: 404 means ou
 from __future__ import annotations
 
 from gateway.accounts.models import User
-from gateway.proxy import UpstreamError, UpstreamUnavailable, Upstreams
+from gateway.proxy import UpstreamError, Upstreams, UpstreamUnavailable
 from shared.identity import Identity, Role
 from shared.problems import Problem, not_found, unprocessable
 

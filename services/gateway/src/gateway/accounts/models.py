@@ -20,7 +20,7 @@ class UserBase(GatewayModel):
     username: str = Field(min_length=2, max_length=64, schema_extra={"pattern": USERNAME_PATTERN})
     display_name: str = Field("", max_length=100)
     role: Role = Field(sa_column=Column(String(32), nullable=False))
-    scope_unit_id: str | None = Field(None, max_length=26, description="root of what the user may see")
+    scope_unit_id: str | None = Field(None, min_length=1, max_length=26, description="root of what the user may see")
     person_id: str | None = Field(None, max_length=26, description="the user in the grid registry, if any")
 
 
@@ -53,7 +53,7 @@ class UserUpdate(BaseModel):
 
     display_name: str | None = Field(None, max_length=100)
     role: Role | None = None
-    scope_unit_id: str | None = Field(None, max_length=26)
+    scope_unit_id: str | None = Field(None, min_length=1, max_length=26)
     person_id: str | None = Field(None, max_length=26)
     active: bool | None = Field(None, description="false disables the account: its tokens stop working")
     password: str | None = Field(None, min_length=8, max_length=128, description="a new password")

@@ -19,7 +19,7 @@ class ApiKeyBase(GatewayModel):
     """Fields an admin sets on a key."""
 
     name: str = Field(min_length=1, max_length=100, description="which county system uses the key")
-    scope_unit_id: str = Field(max_length=26, description="root of what the key may see")
+    scope_unit_id: str = Field(min_length=1, max_length=26, description="root of what the key may see")
     rights: dict[Domain, Right] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False), description="per-domain read or write; absent = no access"
     )

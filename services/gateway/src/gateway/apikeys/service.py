@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.apikeys.models import ApiKey, ApiKeyCreate
 from gateway.callers import API_KEY_PREFIX, digest_secret
 from shared.ids import new_id
+from shared.local_time import as_utc
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree
 
 
 async def issue_key(session: AsyncSession, *, data: ApiKeyCreate, scope_path: str, created_by: str) -> tuple[ApiKey, str]:
     """Store a new key and return it with its full secret (shown to the admin once)."""
-    if data.expires_at is not None and _aware(data.expires_at) <= datetime.now(UTC):
+    if data.expires_at is not None and as_utc(data.expires_at) <= datetime.now(UTC):
         raise unprocessable("expires_at must lie in the future", loc=["body", "expires_at"])
     if not data.rights:
         raise unprocessable("grant at least one domain", loc=["body", "rights"])
@@ -61,7 +62,3 @@ async def revoke_key(session: AsyncSession, *, key: ApiKey) -> ApiKey:
     key.revoked_at = datetime.now(UTC)
     session.add(key)
     return key
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

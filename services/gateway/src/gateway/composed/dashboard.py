@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.composed.periods import months_between
 from gateway.composed.sections import Composer, DegradedSection, Fetch, total_of
+from shared.local_time import months_between
 
 # Every figure the dashboard answers, in the order the report gives them.
 FIGURES = (

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.composed.periods import this_month
 from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of, total_of
+from shared.local_time import current_period
 
 CORE_ROLES = ("grid_leader", "grid_worker", "grid_assistant")
 OPEN_ORDER_STATUSES = ["submitted", "accepted", "dispatched", "in_progress", "returned"]
@@ -91,7 +91,7 @@ def _merge_case_pages(pages: list[dict[str, Any] | None], composer: Composer) ->
 
 async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
     """Fetch every section concurrently and assemble the overview."""
-    period = this_month()
+    period = current_period()
     sections = await composer.run(
         [
             Fetch("unit", "grid", f"/api/v1/grid/units/{unit_id}", subject=True),

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel, Field
 
-from gateway.proxy import UpstreamError, UpstreamUnavailable, Upstreams
+from gateway.proxy import UpstreamError, Upstreams, UpstreamUnavailable
 from shared.identity import Identity, Role
 from shared.problems import not_found
 

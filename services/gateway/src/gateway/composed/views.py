@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from gateway.callers import CallerIdentity
 from gateway.composed.dashboard import TownDashboard, town_dashboard
 from gateway.composed.overview import UnitOverview, unit_overview
-from gateway.composed.periods import today
 from gateway.composed.profile import MemberProfile, member_profile
 from gateway.composed.sections import Composer
+from shared.local_time import today
 from shared.problems import unprocessable
 
 router = APIRouter(tags=["composed views"])

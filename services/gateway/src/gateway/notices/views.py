@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.callers import directory
-from gateway.composed.periods import LOCAL, MONTH_PATTERN
 from gateway.proxy import UpstreamError, UpstreamUnavailable
 from shared.identity import Identity, Role
+from shared.local_time import PERIOD_PATTERN, SHANGHAI
 
 router = APIRouter(prefix="/notices", tags=["public notice pages"])
 
@@ -43,7 +43,7 @@ def _day_label(value: date | str) -> str:
 
 
 def _moment_label(value: str) -> str:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LOCAL)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(SHANGHAI)
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
@@ -70,7 +70,7 @@ async def _public_data(request: Request, domain: str, path: str, what: str) -> d
 @router.get("/points/{branch_unit_id}/{period}", response_class=HTMLResponse, responses=_HTML_RESPONSES,
             summary="Monthly points notice (printable)")
 async def points_notice(
-    branch_unit_id: str, period: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")], request: Request
+    branch_unit_id: str, period: Annotated[str, Path(pattern=PERIOD_PATTERN, description="YYYY-MM")], request: Request
 ) -> HTMLResponse:
     """一月一公示: a village party branch's monthly points — rank, name, points and what for — with the
     objection deadline, as one A4 page for the bulletin board."""

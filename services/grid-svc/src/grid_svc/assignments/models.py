@@ -6,11 +6,12 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Enum, Index
+from sqlalchemy import Index
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
 from grid_svc.units.models import Level
+from shared.columns import enum_column
 
 
 class AssignmentRole(StrEnum):
@@ -63,7 +64,7 @@ class Assignment(GridModel, table=True):
     id: str = Field(primary_key=True, max_length=26)
     unit_id: str = Field(foreign_key="units.id", max_length=26)
     person_id: str = Field(foreign_key="people.id", max_length=26)
-    role: AssignmentRole = Field(sa_column=Column(Enum(AssignmentRole, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]), nullable=False))
+    role: AssignmentRole = Field(sa_column=enum_column(AssignmentRole, length=24))
     title: str | None = Field(default=None, max_length=50)
     starts_on: date
     ends_on: date | None = None

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid_svc.access import require_grid_admin
 from grid_svc.assignments.models import CORE_ROLES, ROLE_LEVELS, Assignment, AssignmentCreate, AssignmentPublic, AssignmentRole
 from grid_svc.dates import now
-from shared.local_time import today
 from grid_svc.people.models import Person
 from grid_svc.people.service import get_person
 from grid_svc.units.models import Unit
@@ -18,6 +17,7 @@ from grid_svc.units.service import get_unit, scope_path_of
 from shared.events.grid import RoleAssigned, RoleEnded
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree, path_in_scope, scope_condition

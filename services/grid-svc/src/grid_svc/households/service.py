@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_registry_writer
 from grid_svc.dates import now
-from shared.local_time import today
 from grid_svc.households.models import (
     Household,
     HouseholdCreate,
@@ -28,6 +27,7 @@ from grid_svc.units.service import get_unit, placement_on, scope_path_of
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated, LiaisonUnlinked
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree, path_in_scope, scope_condition

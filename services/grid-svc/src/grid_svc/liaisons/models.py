@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Enum, Index
+from sqlalchemy import Index
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
+from shared.columns import enum_column
 
 
 class LiaisonKind(StrEnum):
@@ -52,7 +53,7 @@ class Liaison(GridModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=26)
-    kind: LiaisonKind = Field(sa_column=Column(Enum(LiaisonKind, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]), nullable=False))
+    kind: LiaisonKind = Field(sa_column=enum_column(LiaisonKind, length=24))
     person_id: str = Field(foreign_key="people.id", max_length=26)
     member_id: str | None = Field(default=None, foreign_key="party_members.id", max_length=26)
     household_id: str | None = Field(default=None, foreign_key="households.id", max_length=26)

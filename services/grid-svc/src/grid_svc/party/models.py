@@ -6,11 +6,12 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Enum, Index
+from sqlalchemy import Column, Index
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
 from grid_svc.units.models import Level
+from shared.columns import enum_type
 
 
 class OrgKind(StrEnum):
@@ -37,9 +38,6 @@ class MemberStatus(StrEnum):
     PROBATIONARY = "probationary"
 
 
-def _enum(enum: type[StrEnum], length: int) -> Enum:
-    return Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
 
 class PartyOrg(GridModel, table=True):
     """The party organisation of one town, village or grid (created with the unit)."""
@@ -49,7 +47,7 @@ class PartyOrg(GridModel, table=True):
 
     id: str = Field(primary_key=True, max_length=26)
     unit_id: str = Field(foreign_key="units.id", max_length=26)
-    kind: OrgKind = Field(sa_column=Column(_enum(OrgKind, 16), nullable=False))
+    kind: OrgKind = Field(sa_column=Column(enum_type(OrgKind, 16), nullable=False))
     name: str = Field(max_length=100)
     created_at: datetime
     updated_at: datetime
@@ -106,7 +104,7 @@ class PartyMember(GridModel, table=True):
     person_id: str = Field(foreign_key="people.id", max_length=26)
     party_org_id: str = Field(foreign_key="party_orgs.id", max_length=26)
     joined_on: date
-    status: MemberStatus = Field(sa_column=Column(_enum(MemberStatus, 16), nullable=False))
+    status: MemberStatus = Field(sa_column=Column(enum_type(MemberStatus, 16), nullable=False))
     left_on: date | None = None
     left_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
 from grid_svc.dates import now
-from shared.local_time import today
 from grid_svc.liaisons.models import Liaison
 from grid_svc.party.models import (
     MemberStatus,
@@ -27,6 +26,7 @@ from grid_svc.units.service import get_unit, scope_path_of
 from shared.events.grid import LiaisonUnlinked, MemberJoined, MemberLeft
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree, path_in_scope, scope_condition

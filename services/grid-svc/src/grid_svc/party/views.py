@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+
 from grid_svc.db import platform
 from grid_svc.pages import paginate_rows
 from grid_svc.party import service

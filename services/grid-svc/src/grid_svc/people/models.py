@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, field_validator
-from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
+from shared.columns import enum_type
 from shared.personal_data import normalise_id_number, normalise_phone
 
 
@@ -32,9 +33,6 @@ class Relation(StrEnum):
     SIBLING = "sibling"
     OTHER = "other"
 
-
-def _enum(enum: type[StrEnum], length: int) -> Enum:
-    return Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class PersonFields(BaseModel):
@@ -65,7 +63,7 @@ class PersonBase(GridModel):
     """Fields a client sets."""
 
     name: str = Field(min_length=1, max_length=50)
-    gender: Gender | None = Field(default=None, sa_column=Column(_enum(Gender, 8)))
+    gender: Gender | None = Field(default=None, sa_column=Column(enum_type(Gender, 8)))
     birth_date: date | None = None
 
 
@@ -155,7 +153,7 @@ class HouseholdMember(GridModel, table=True):
     id: str = Field(primary_key=True, max_length=26)
     household_id: str = Field(foreign_key="households.id", max_length=26)
     person_id: str = Field(foreign_key="people.id", max_length=26)
-    relation: Relation = Field(sa_column=Column(_enum(Relation, 16), nullable=False))
+    relation: Relation = Field(sa_column=Column(enum_type(Relation, 16), nullable=False))
     joined_on: date
     left_on: date | None = None
     left_reason: str | None = Field(default=None, max_length=200)

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_registry_writer, sees_personal_data
 from grid_svc.dates import now
-from shared.local_time import today
 from grid_svc.households.models import Household
 from grid_svc.households.service import emit_household_updated, get_household
 from grid_svc.people.models import (
@@ -23,13 +22,14 @@ from grid_svc.people.models import (
     PersonUpdate,
     Relation,
 )
-from shared.personal_data import mask_id_number, mask_phone
 from grid_svc.units.models import Unit
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.events.grid import PersonJoined, PersonLeft
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import today
 from shared.outbox import emit
+from shared.personal_data import mask_id_number, mask_phone
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree, path_in_scope, scope_condition
 

@@ -11,22 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid_svc.access import require_grid_admin
 from grid_svc.assignments import service as assignments
 from grid_svc.assignments.models import Assignment, AssignmentCreate
-from shared.local_time import today
 from grid_svc.households import service as households
 from grid_svc.households.models import Household, HouseholdCreate, HouseholdTag, HouseholdUpdate, tags_from_text, tags_to_text
 from grid_svc.liaisons import service as liaisons
 from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind
 from grid_svc.party import service as party
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
-from shared.scope import in_subtree, path_in_scope
 from grid_svc.people import service as people
 from grid_svc.people.models import Gender, MembershipCreate, Person, PersonCreate, PersonUpdate, Relation
-from shared.personal_data import mask_id_number, mask_phone, normalise_id_number
 from grid_svc.transfer.sheets import SHEETS, Rows
 from grid_svc.units import service as units
 from grid_svc.units.models import Unit, UnitCreate
 from shared.identity import Identity
+from shared.local_time import today
+from shared.personal_data import mask_id_number, mask_phone, normalise_id_number
 from shared.problems import Problem
+from shared.scope import in_subtree, path_in_scope
 
 
 class RowError(BaseModel):

@@ -7,10 +7,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, field_validator
-from sqlalchemy import Column, Enum, Index, Integer, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from grid_svc.db import GridModel
+from shared.columns import enum_column
 
 
 class Level(StrEnum):
@@ -103,7 +104,7 @@ class Unit(UnitBase, table=True):
 
     id: str = Field(primary_key=True, max_length=26)
     level: Level = Field(
-        sa_column=Column(Enum(Level, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]), nullable=False)
+        sa_column=enum_column(Level, length=16)
     )
     parent_id: str | None = Field(default=None, foreign_key="units.id", max_length=26)
     path: str = Field(max_length=400)

@@ -11,13 +11,13 @@ from sqlalchemy import CompoundSelect, Date, Select, func, insert, literal, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
-from shared.local_time import today
 from grid_svc.households.models import Household
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.identity import Identity, Role
 from shared.ids import new_id
+from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import Problem, conflict, not_found, unprocessable
 from shared.scope import child_path, in_subtree, path_in_scope, scope_condition

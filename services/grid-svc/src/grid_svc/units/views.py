@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import RootModel
 
+from grid_svc.db import platform
 from grid_svc.units import service
 from grid_svc.units.models import (
-    LevelCounts,
     Level,
+    LevelCounts,
     UnitBatch,
     UnitBoundary,
     UnitCreate,
@@ -20,7 +21,6 @@ from grid_svc.units.models import (
     UnitPublic,
     UnitRename,
 )
-from grid_svc.db import platform
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate

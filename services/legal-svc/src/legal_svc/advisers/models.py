@@ -8,8 +8,9 @@ from enum import StrEnum
 from pydantic import BaseModel, field_validator, model_validator
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel, enum_column, fen_column, utc_column
-from legal_svc.privacy import IdNumber, Phone
+from legal_svc.db import LegalModel
+from legal_svc.privacy import Phone
+from shared.columns import enum_column, fen_column, utc_column
 
 ID = 26
 

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from legal_svc.access import require_legal_admin, require_legal_staff, sees_personal_data
 from legal_svc.advisers.models import (
-    AffairKind,
-    AffairStatus,
     Adviser,
     AdviserAssignment,
     AdviserCreate,
+    AffairKind,
+    AffairStatus,
     AssignmentCreate,
     AssignmentPublic,
     Consultation,
@@ -25,14 +25,13 @@ from legal_svc.advisers.models import (
     LegalAffairClose,
     LegalAffairCreate,
 )
-from shared.personal_data import mask_name, mask_phone
 from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
 from shared.events.legal import ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.outbox import emit
+from shared.personal_data import mask_name, mask_phone
 from shared.problems import conflict, not_found, unprocessable
-
 
 # --- advisers ---------------------------------------------------------------------------------
 

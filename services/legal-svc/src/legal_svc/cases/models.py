@@ -14,8 +14,9 @@ from pydantic import BaseModel, field_validator, model_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel, enum_column, fen_column, utc_column
+from legal_svc.db import LegalModel
 from legal_svc.privacy import IdNumber, Phone
+from shared.columns import enum_column, fen_column, utc_column
 
 ID = 26
 JUDICIAL_CONFIRMATION_DAYS = 30  # People's Mediation Law art. 33: apply within 30 days of the agreement

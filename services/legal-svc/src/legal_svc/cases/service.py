@@ -45,15 +45,15 @@ from legal_svc.cases.models import (
     SessionPublic,
 )
 from legal_svc.db import grid
-from shared.personal_data import mask_name
 from legal_svc.roster.handlers import is_party_member
 from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
-from shared.local_time import SHANGHAI, today
 from shared.events.legal import CaseConcluded, CaseRegistered, MediatorRef
 from shared.grid_replica import GridUnit
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import SHANGHAI, today
 from shared.outbox import emit
+from shared.personal_data import mask_name
 from shared.problems import conflict, not_found, unprocessable
 
 # Town names drop their administrative suffix in case numbers: 禹王镇 → 禹王调〔2026〕12号.

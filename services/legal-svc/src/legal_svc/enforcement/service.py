@@ -28,10 +28,10 @@ from legal_svc.enforcement.models import (
     RectificationDone,
 )
 from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
-from shared.local_time import today
 from shared.events.legal import CampaignLogged
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree, scope_condition

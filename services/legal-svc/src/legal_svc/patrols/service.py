@@ -25,13 +25,13 @@ from legal_svc.patrols.models import (
     TeamCreate,
     TeamPublic,
 )
-from shared.personal_data import mask_phone
 from legal_svc.units import record_in_scope, scoped, unit_for_write
-from shared.local_time import SHANGHAI
 from shared.events.legal import PatrolLogged
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import SHANGHAI
 from shared.outbox import emit
+from shared.personal_data import mask_phone
 from shared.problems import conflict, not_found, unprocessable
 
 # --- teams ------------------------------------------------------------------------------------

@@ -10,7 +10,16 @@ from fastapi import APIRouter, Query
 from legal_svc.db import platform
 from legal_svc.listing import page_of
 from legal_svc.patrols import service
-from legal_svc.patrols.models import IncidentKind, OfficerCreate, OfficerEnd, OfficerPublic, PatrolCreate, PatrolPublic, TeamCreate, TeamPublic
+from legal_svc.patrols.models import (
+    IncidentKind,
+    OfficerCreate,
+    OfficerEnd,
+    OfficerPublic,
+    PatrolCreate,
+    PatrolPublic,
+    TeamCreate,
+    TeamPublic,
+)
 from legal_svc.periods import PeriodDep
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity

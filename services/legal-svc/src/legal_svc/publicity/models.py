@@ -8,7 +8,8 @@ from enum import StrEnum
 from pydantic import BaseModel, field_validator
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel, enum_column, utc_column
+from legal_svc.db import LegalModel
+from shared.columns import enum_column, utc_column
 
 ID = 26
 

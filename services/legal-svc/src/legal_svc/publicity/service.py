@@ -20,9 +20,9 @@ from legal_svc.publicity.models import (
     TeamPublic,
 )
 from legal_svc.units import record_in_scope, scoped, unit_for_write
-from shared.local_time import today
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import today
 from shared.problems import conflict, not_found, unprocessable
 
 

@@ -12,7 +12,16 @@ from legal_svc.db import platform
 from legal_svc.listing import page_of
 from legal_svc.periods import PeriodDep
 from legal_svc.publicity import service
-from legal_svc.publicity.models import EventCreate, EventPublic, MemberCreate, MemberPublic, TeamCreate, TeamDisband, TeamKind, TeamPublic
+from legal_svc.publicity.models import (
+    EventCreate,
+    EventPublic,
+    MemberCreate,
+    MemberPublic,
+    TeamCreate,
+    TeamDisband,
+    TeamKind,
+    TeamPublic,
+)
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field as PydanticField, field_validator
-from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from pydantic import BaseModel, field_validator
+from pydantic import Field as PydanticField
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
-
-
-def _enum(enum: type[StrEnum], length: int) -> Column:
-    return Column(Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]), nullable=False)
+from shared.columns import enum_column
 
 
 class AppraisalKind(StrEnum):
@@ -66,13 +64,13 @@ class Appraisal(PointsModel, table=True):
     id: str = Field(primary_key=True, max_length=26)
     town_unit_id: str = Field(max_length=64, index=True)
     town_path: str = Field(max_length=400)
-    kind: AppraisalKind = Field(sa_column=_enum(AppraisalKind, 32))
+    kind: AppraisalKind = Field(sa_column=enum_column(AppraisalKind, length=32))
     name: str = Field(max_length=100)
     year: int
     criteria: list[dict] = Field(sa_column=Column(JSON, nullable=False))
     pass_score: int
     objection_working_days: int
-    status: AppraisalStatus = Field(sa_column=_enum(AppraisalStatus, 16))
+    status: AppraisalStatus = Field(sa_column=enum_column(AppraisalStatus, length=16))
     objection_deadline: datetime | None = None
     published_at: datetime | None = None
     closed_at: datetime | None = None
@@ -91,13 +89,13 @@ class AppraisalCandidate(PointsModel, table=True):
 
     id: str = Field(primary_key=True, max_length=26)
     appraisal_id: str = Field(foreign_key="appraisals.id", max_length=26)
-    kind: AppraisalKind = Field(sa_column=_enum(AppraisalKind, 32))
+    kind: AppraisalKind = Field(sa_column=enum_column(AppraisalKind, length=32))
     subject_id: str = Field(max_length=64, description="the household id, or the village's unit id")
     subject_name: str = Field(max_length=100)
     subject_path: str = Field(max_length=400)
     scores: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     weighted_x100: int | None = Field(default=None, description="weighted score × 100 (exact; 8650 is 86.50)")
-    status: CandidateStatus = Field(sa_column=_enum(CandidateStatus, 16))
+    status: CandidateStatus = Field(sa_column=enum_column(CandidateStatus, length=16))
     revoked_reason: str | None = Field(default=None, max_length=500)
     revoked_at: datetime | None = None
     added_by: str = Field(max_length=100)
@@ -115,7 +113,7 @@ class AppraisalObjection(PointsModel, table=True):
     reason: str = Field(max_length=1000)
     raised_by: str = Field(max_length=100)
     raised_at: datetime
-    status: ObjectionStatus = Field(sa_column=_enum(ObjectionStatus, 16))
+    status: ObjectionStatus = Field(sa_column=enum_column(ObjectionStatus, length=16))
     resolution: str | None = Field(default=None, max_length=1000)
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = None

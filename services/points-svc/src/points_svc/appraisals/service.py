@@ -31,11 +31,11 @@ from points_svc.appraisals.models import (
 from points_svc.db import grid
 from points_svc.households.models import Household
 from points_svc.periods import objection_deadline
-from shared.local_time import as_utc
 from points_svc.ranking import competition_ranks
 from shared.events.points import AppraisalResultPublished
 from shared.identity import Identity, require_write
 from shared.ids import new_id
+from shared.local_time import as_utc
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree

@@ -6,12 +6,13 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
 from points_svc.db import PointsModel
 from points_svc.ledger.models import SourceKind
 from points_svc.rules.models import Trigger
+from shared.columns import enum_column
 
 
 class DeedStatus(StrEnum):
@@ -22,9 +23,6 @@ class DeedStatus(StrEnum):
     NO_RULE = "no_rule"  # the member's town has no active rule for this kind of deed
     REJECTED = "rejected"  # the rule refused it (monthly cap, inactive, …): see detail
 
-
-def _enum(enum: type[StrEnum], length: int) -> Column:
-    return Column(Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]), nullable=False)
 
 
 class Deed(PointsModel, table=True):
@@ -41,14 +39,14 @@ class Deed(PointsModel, table=True):
     event_id: str = Field(max_length=64)
     event_type: str = Field(max_length=200)
     person_id: str = Field(max_length=64)
-    trigger: Trigger = Field(sa_column=_enum(Trigger, 32))
+    trigger: Trigger = Field(sa_column=enum_column(Trigger, length=32))
     trigger_value: str | None = Field(default=None, max_length=64)
-    source_kind: SourceKind = Field(sa_column=_enum(SourceKind, 32))
+    source_kind: SourceKind = Field(sa_column=enum_column(SourceKind, length=32))
     source_ref: str = Field(max_length=64)
     unit_path: str = Field(max_length=400, description="where the deed happened")
     occurred_on: date
     description: str = Field(max_length=500)
-    status: DeedStatus = Field(sa_column=_enum(DeedStatus, 32))
+    status: DeedStatus = Field(sa_column=enum_column(DeedStatus, length=32))
     detail: str | None = Field(default=None, max_length=500)
     entry_id: str | None = Field(default=None, max_length=26)
     received_at: datetime

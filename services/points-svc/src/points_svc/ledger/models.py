@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field as PydanticField, field_validator
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, UniqueConstraint
+from pydantic import BaseModel, field_validator
+from pydantic import Field as PydanticField
+from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
 from points_svc.rules.models import Category
+from shared.columns import enum_column
 
 GENESIS_HASH = "0" * 64
 
@@ -51,7 +53,7 @@ class Entry(PointsModel, table=True):
     rule_code: str = Field(max_length=32)
     rule_name: str = Field(max_length=100)
     category: Category = Field(
-        sa_column=Column(Enum(Category, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]), nullable=False)
+        sa_column=enum_column(Category, length=32)
     )
     points: int
     occurred_on: date
@@ -61,7 +63,7 @@ class Entry(PointsModel, table=True):
     evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     recorded_by: str = Field(max_length=100)
     source_kind: SourceKind = Field(
-        sa_column=Column(Enum(SourceKind, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]), nullable=False)
+        sa_column=enum_column(SourceKind, length=32)
     )
     source_ref: str | None = Field(default=None, max_length=64)
     source_event_id: str | None = Field(default=None, max_length=64)

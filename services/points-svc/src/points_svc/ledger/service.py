@@ -31,12 +31,12 @@ from points_svc.ledger.models import (
 from points_svc.members.models import Member
 from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
-from shared.local_time import next_period, period_of, today
 from points_svc.rules.models import Category, Rule
 from points_svc.tree import branch_of
 from shared.events.points import EntryRecorded, EntryReversed
 from shared.identity import Identity
 from shared.ids import new_id
+from shared.local_time import next_period, period_of, today
 from shared.outbox import emit
 from shared.problems import Problem, conflict, not_found, unprocessable
 from shared.scope import in_subtree, path_in_scope, scope_condition

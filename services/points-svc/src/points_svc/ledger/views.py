@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from points_svc.db import grid, platform
 from points_svc.ledger import service
 from points_svc.ledger.models import EntryCreate, EntryPublic, EntryReverse, SourceKind, VerifyReport
-from shared.local_time import PERIOD_PATTERN
 from points_svc.rules.models import Category
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
+from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
 from shared.service import DatabaseDep
 

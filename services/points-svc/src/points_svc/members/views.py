@@ -11,8 +11,8 @@ from points_svc.ledger import balances
 from points_svc.members import service
 from points_svc.members.models import MemberBalance, MemberPublic
 from points_svc.periods import RATING_PERIOD_PATTERN, months_of
-from shared.local_time import PERIOD_PATTERN
 from shared.identity import CurrentIdentity
+from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
 from shared.service import DatabaseDep
 

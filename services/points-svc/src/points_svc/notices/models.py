@@ -6,16 +6,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field as PydanticField
-from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
+from shared.columns import enum_column
 from shared.local_time import PERIOD_PATTERN
-
-
-def _enum(enum: type[StrEnum], length: int) -> Column:
-    return Column(Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]), nullable=False)
 
 
 class NoticeStatus(StrEnum):
@@ -47,7 +45,7 @@ class Notice(PointsModel, table=True):
     branch_path: str = Field(max_length=400)
     branch_name: str = Field(max_length=100)
     period: str = Field(max_length=7, index=True)
-    status: NoticeStatus = Field(sa_column=_enum(NoticeStatus, 16))
+    status: NoticeStatus = Field(sa_column=enum_column(NoticeStatus, length=16))
     objection_working_days: int
     objection_deadline: datetime
     members: int
@@ -83,7 +81,7 @@ class Objection(PointsModel, table=True):
     reason: str = Field(max_length=1000)
     raised_by: str = Field(max_length=100)
     raised_at: datetime
-    status: ObjectionStatus = Field(sa_column=_enum(ObjectionStatus, 16))
+    status: ObjectionStatus = Field(sa_column=enum_column(ObjectionStatus, length=16))
     resolution: str | None = Field(default=None, max_length=1000)
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = None

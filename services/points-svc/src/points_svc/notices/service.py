@@ -36,11 +36,11 @@ from points_svc.notices.models import (
     PublicNoticeLine,
 )
 from points_svc.periods import objection_deadline
-from shared.local_time import as_utc, current_period
 from points_svc.ranking import competition_ranks
 from shared.events.points import NoticeClosed, NoticeOpened, ObjectionRaised, ObjectionResolved
 from shared.identity import Identity, require_write
 from shared.ids import new_id
+from shared.local_time import as_utc, current_period
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import in_subtree

@@ -20,9 +20,9 @@ from points_svc.notices.models import (
     ObjectionResolve,
     PublicNotice,
 )
-from shared.local_time import PERIOD_PATTERN
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
+from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
 from shared.service import DatabaseDep
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field as PydanticField, field_validator
-from sqlalchemy import Column, Enum, Index, UniqueConstraint
+from pydantic import BaseModel, field_validator
+from pydantic import Field as PydanticField
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
 from points_svc.periods import RATING_PERIOD_PATTERN
+from shared.columns import enum_type
 
 
 class SpanKind(StrEnum):
@@ -41,7 +43,7 @@ class RatingScheme(PointsModel, table=True):
 
     town_unit_id: str = Field(primary_key=True, max_length=64)
     span_kind: SpanKind = Field(
-        sa_column=Column(Enum(SpanKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]), primary_key=True)
+        sa_column=Column(enum_type(SpanKind, 16), primary_key=True)
     )
     thresholds: list[int] = Field(sa_column=Column(JSON, nullable=False))
     updated_by: str = Field(max_length=100)

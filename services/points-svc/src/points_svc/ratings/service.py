@@ -16,11 +16,11 @@ from points_svc.periods import months_of
 from points_svc.ranking import competition_ranks
 from points_svc.ratings.models import (
     DEFAULT_THRESHOLDS,
+    RankingLine,
     Rating,
     RatingCompute,
     RatingRun,
     RatingScheme,
-    RankingLine,
     SchemePublic,
     SpanKind,
     span_kind_of,

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from points_svc.db import grid
 from points_svc.periods import RATING_PERIOD_PATTERN, months_of
-from shared.local_time import PERIOD_PATTERN
 from points_svc.ratings import service
 from points_svc.ratings.models import RankingLine, RatingCompute, RatingPublic, RatingRun, SchemePublic, SchemeSet, SpanKind
 from shared.identity import CurrentIdentity
+from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
 from shared.service import DatabaseDep
 

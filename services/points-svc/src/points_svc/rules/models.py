@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, model_validator
-from sqlalchemy import Column, Enum, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
 from points_svc.db import PointsModel
+from shared.columns import enum_column
 
 
 class Category(StrEnum):
@@ -32,9 +33,6 @@ class Trigger(StrEnum):
     LECTURE_HELD = "lecture_held"
     MEDIATION_CONCLUDED = "mediation_concluded"
 
-
-def _enum(enum: type[StrEnum], length: int) -> Column:
-    return Column(Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]), nullable=False)
 
 
 class RuleBase(PointsModel):
@@ -97,8 +95,8 @@ class Rule(RuleBase, table=True):
     id: str = Field(primary_key=True, max_length=26)
     town_unit_id: str = Field(max_length=64, index=True)
     town_path: str = Field(max_length=400)
-    category: Category = Field(sa_column=_enum(Category, 32))
-    trigger: Trigger = Field(sa_column=_enum(Trigger, 32))
+    category: Category = Field(sa_column=enum_column(Category, length=32))
+    trigger: Trigger = Field(sa_column=enum_column(Trigger, length=32))
     created_by: str = Field(max_length=100)
     created_at: datetime
     updated_at: datetime

@@ -19,8 +19,9 @@ async def create_rule(session: AsyncSession, *, identity: Identity, data: RuleCr
     """Add a rule to a town's catalogue (the town must be in the caller's scope)."""
     require_town_manager(identity)
     town = await grid.get(session, data.town_unit_id)
-    scope_path = await grid.scope_path(session, identity)
-    require_in_scope(town.path if town else None, identity, scope_path, "town")
+    if town is None:
+        raise not_found("town")  # also for unrestricted callers, whom the scope check lets through
+    require_in_scope(town.path, identity, await grid.scope_path(session, identity), "town")
     if town.level != "town":
         raise unprocessable(f"rules belong to a town, not a {town.level}", code="not_a_town", loc=["body", "town_unit_id"])
     taken = await session.scalar(select(Rule.id).where(Rule.town_unit_id == town.id, Rule.code == data.code))
