@@ -55,3 +55,12 @@ def test_migrations_match_the_models(tmp_path, package):
     url = f"sqlite+aiosqlite:///{tmp_path / 'check.db'}"
     upgrade(migrations, url)
     command.check(alembic_config(migrations, url))
+
+
+def test_code_has_no_unused_or_undefined_names_and_sorted_imports():
+    """ruff: pyflakes errors (unused imports, undefined names) and import order, everywhere."""
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "check", "--select", "F,E9,I", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
