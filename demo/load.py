@@ -331,7 +331,6 @@ class TownLoad:
         self.key = loader.key
         self.say = lambda message: loader.say(f"{plan.name}: {message}")
         self.counts: dict[str, int] = {}
-        self.now = datetime.now(SHANGHAI)
 
     def rng(self, section: str) -> random.Random:
         """A random source of its own per section, so sections stay deterministic whatever the others do."""
@@ -580,8 +579,7 @@ class TownLoad:
         secretary = getattr(self, "secretary", self.key)
         last_month, this_month = self.plan.months[-2], self.plan.months[-1]
         notice = self._open_notice(secretary, branch, last_month, working_days=0)
-        if notice["status"] == "open":
-            secretary.post(f"/api/v1/points/notices/{notice['id']}/close")
+        _advance(secretary, f"/api/v1/points/notices/{notice['id']}/close", None)
         self._open_notice(secretary, branch, this_month, working_days=None)
         self.counts["notices"] = 2
         self.say(f"points notice of {last_month} closed, {this_month} open for {self.plan.villages[0].name}")
@@ -629,7 +627,7 @@ class TownLoad:
             lecturers = [m for m in village.members] or self.plan.cadre_members
             chosen = rng.sample(lecturers, min(len(lecturers), rng.choice((1, 1, 2))))
             first = starts[n % len(starts)]
-            held_at = instant_in(rng, first, min(month_last_day(first), self.plan.today), self.now)
+            held_at = instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today)
             sessions.append({
                 "unit_id": self.unit_ids[village.ref], "theme": rng.choice(LECTURE_THEMES), "place": rng.choice(LECTURE_PLACES),
                 "held_at": held_at.isoformat(), "duration_minutes": rng.choice((45, 60, 90)),
@@ -705,7 +703,8 @@ class TownLoad:
             (self.plan.villages[1], "drum_training", drum_id, "锣鼓培训", "culture", "村文化活动中心"),
         ):
             households = rng.sample(village.households, min(6, len(village.households)))
-            order_ids = []
+            order_ids: list[str] = []
+            submitted: list[str] = []
             for n, household in enumerate(households):
                 head = household.people[0]
                 body = {
@@ -716,9 +715,11 @@ class TownLoad:
                 order = self.key.post("/api/v1/dispatch/orders", body, key=self.idem("training-order", code, n))
                 _advance(self.key, f"/api/v1/dispatch/orders/{order['id']}/accept", None)
                 order_ids.append(order["id"])
+                submitted.append(order["submitted_at"])
             plan = self.key.post("/api/v1/dispatch/plans", {"unit_id": self.unit_ids[village.ref], "month": month,
                                                             "title": f"{village.name}{month}派单计划"}, key=self.idem("plan", code))
-            session_at = (self.now - timedelta(hours=2)).isoformat()
+            # The session is held once the last household has ordered it (a stable instant: a repeated run replays the orders).
+            session_at = max(submitted)
             plan = self.key.get(f"/api/v1/dispatch/plans/{plan['id']}")  # a repeated run may find it further on
             if plan["status"] == "draft":
                 if not plan["items"]:
@@ -750,7 +751,7 @@ class TownLoad:
             first = starts[n % len(starts)]
             items.append({
                 "kind": kind, "unit_id": self.unit_ids[village.ref], "title": rng.choice(titles[kind]), "place": "新时代文明实践站",
-                "held_at": instant_in(rng, first, min(month_last_day(first), self.plan.today), self.now).isoformat(),
+                "held_at": instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today).isoformat(),
                 "attendees": rng.randrange(40, 150),
             })
         self.loader.each(lambda item: self.key.post("/api/v1/dispatch/activities", item[1], key=self.idem("activity", item[0])), enumerate(items))
@@ -795,7 +796,7 @@ class TownLoad:
             category = rng.choice(list(CONSULTATION_TOPICS))
             question, answer = CONSULTATION_TOPICS[category]
             village = rng.choice(self.plan.villages)
-            asked = instant_in(rng, self.plan.since, self.plan.today, self.now).date()
+            asked = instant_in(rng, self.plan.since, self.plan.today, self.plan.today).date()
             items.append({
                 "adviser_id": self.adviser_ids[n % len(self.adviser_ids)], "unit_id": self.unit_ids[village.ref],
                 "asked_on": asked.isoformat(), "asker_name": names.person_name(rng), "asker_phone": names.phone(rng),
@@ -814,15 +815,14 @@ class TownLoad:
         self.affairs_recovered_fen = 0
         for n, (kind, title, recovered) in enumerate(kinds):
             village = self.plan.villages[n % len(self.plan.villages)]
-            opened = instant_in(rng, self.plan.since, self.plan.today - timedelta(days=3), self.now).date()
+            opened = instant_in(rng, self.plan.since, self.plan.today - timedelta(days=3), self.plan.today).date()
             affair = self.key.post("/api/v1/legal/legal-affairs", {
                 "adviser_id": self.adviser_ids[n % len(self.adviser_ids)], "unit_id": self.unit_ids[village.ref], "kind": kind,
                 "title": title, "opened_on": opened.isoformat(),
             }, key=self.idem("affair", n))
-            if affair["status"] == "open":
-                closed = min(opened + timedelta(days=rng.randrange(3, 30)), self.plan.today)
-                self.key.post(f"/api/v1/legal/legal-affairs/{affair['id']}/close",
-                              {"outcome": "已办结", "closed_on": closed.isoformat(), "recovered_fen": recovered})
+            closed = min(opened + timedelta(days=rng.randrange(3, 30)), self.plan.today)
+            _advance(self.key, f"/api/v1/legal/legal-affairs/{affair['id']}/close",
+                     {"outcome": "已办结", "closed_on": closed.isoformat(), "recovered_fen": recovered})
             self.affairs_recovered_fen += recovered
         self.counts["legal_affairs"] = len(kinds)
 
@@ -838,7 +838,7 @@ class TownLoad:
         starts = month_starts(self.plan.today)
         for n, (topic, theme) in enumerate(CAMPAIGNS):
             first = starts[n % len(starts)]
-            begins = instant_in(rng, first, min(month_last_day(first), self.plan.today), self.now).date()
+            begins = instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today).date()
             covered = rng.sample(self.plan.villages, min(4, len(self.plan.villages)))
             campaign = self.key.post("/api/v1/legal/campaigns", {
                 "theme": theme, "topic": topic, "unit_id": self.town_id, "unit_ids": [self.unit_ids[v.ref] for v in covered],
@@ -875,7 +875,7 @@ class TownLoad:
         themes = ("反电信诈骗", "民法典进农村", "宪法宣传周", "防范非法集资", "未成年人保护法宣讲", "农村土地承包法解读")
         for n in range(9):
             village = rng.choice(self.plan.villages)
-            held = instant_in(rng, self.plan.since, self.plan.today, self.now).date()
+            held = instant_in(rng, self.plan.since, self.plan.today, self.plan.today).date()
             self.key.post("/api/v1/legal/publicity-events", {
                 "team_id": teams[n % 3], "unit_id": self.unit_ids[village.ref], "held_on": held.isoformat(),
                 "theme": rng.choice(themes), "audience": rng.randrange(40, 200), "materials": rng.randrange(50, 300),
@@ -909,8 +909,7 @@ class TownLoad:
         for n in range(36):
             team_id, cluster = teams[n % len(teams)]
             village = rng.choice(cluster)
-            started = instant_in(rng, self.plan.since, self.plan.today, self.now).replace(hour=19, minute=30)
-            started = min(started, self.now - timedelta(hours=3))
+            started = instant_in(rng, self.plan.since, self.plan.today, self.plan.today).replace(hour=19, minute=30)
             incidents = []
             if n % 3 == 0:
                 amount = rng.randrange(1_500_000, 3_500_000)

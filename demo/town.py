@@ -191,11 +191,18 @@ def month_last_day(first: date) -> date:
     return following - timedelta(days=1)
 
 
-def instant_in(rng: random.Random, first: date, last: date, now: datetime) -> datetime:
-    """A daytime instant (Asia/Shanghai) between two days, never later than an hour before `now`."""
+def instant_in(rng: random.Random, first: date, last: date, today: date) -> datetime:
+    """A daytime instant (Asia/Shanghai) on a day between `first` and `last` that is over before `today` begins.
+
+    Depending on the date only (not the hour) keeps a repeated run's requests identical, so their
+    Idempotency-Keys replay instead of clashing. A range with no day before today gives the last
+    hour of yesterday.
+    """
+    last = min(last, today - timedelta(days=1))
+    if last < first:
+        return datetime.combine(today, time(0), tzinfo=SHANGHAI) - timedelta(hours=1)
     day = first + timedelta(days=rng.randrange((last - first).days + 1))
-    at = datetime.combine(day, time(rng.randrange(8, 17), rng.choice((0, 15, 30, 45))), tzinfo=SHANGHAI)
-    return min(at, now.astimezone(SHANGHAI) - timedelta(hours=1))
+    return datetime.combine(day, time(rng.randrange(8, 17), rng.choice((0, 15, 30, 45))), tzinfo=SHANGHAI)
 
 
 def town_identity(index: int) -> tuple[str, str]:
