@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from shared.local_time import SHANGHAI
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"  # 1900-2999: year 0 or 10000 would crash the date arithmetic (500)
 
 
 class Clock(Protocol):
