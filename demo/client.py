@@ -15,7 +15,7 @@ import httpx
 
 T = TypeVar("T")
 
-RETRIES = 8
+RETRIES = 10
 
 
 class ApiError(Exception):
@@ -65,8 +65,10 @@ class Api:
                     raise
                 time.sleep(0.5 * (attempt + 1))
                 continue
-            if response.status_code == 429 or (response.status_code == 503 and attempt < RETRIES - 1):
-                time.sleep(float(response.headers.get("Retry-After", "1")) if response.status_code == 429 else 0.5 * (attempt + 1))
+            if response.status_code in (429, 503) and attempt < RETRIES - 1:
+                # Rate limits and open circuit breakers say when to come back; a busy service gets a growing pause.
+                retry_after = response.headers.get("Retry-After")
+                time.sleep(float(retry_after) if retry_after else min(0.5 * (attempt + 1), 5.0))
                 continue
             break
         if response.status_code >= 400:

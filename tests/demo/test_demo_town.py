@@ -77,6 +77,17 @@ def test_the_dashboard_answers_every_figure_of_the_report(dashboard: dict):
     assert 0 < figures["satisfaction_rate"] <= 1
 
 
+def test_the_town_is_found_by_name_under_its_county(gateway: str, loaded: LoadResult):
+    admin = login(gateway, accounts.ADMIN_USERNAME, accounts.ADMIN_PASSWORD)
+    try:
+        towns = admin.get("/api/v1/grid/units", level="town", q="禹王镇")["items"]
+        assert [t["id"] for t in towns] == [loaded.towns[0].unit_id]
+        county = admin.get(f"/api/v1/grid/units/{loaded.towns[0].unit_id}/ancestors")[0]
+        assert (county["name"], county["level"]) == ("夏县", "county")
+    finally:
+        admin.close()
+
+
 def test_the_figures_are_counted_from_the_records(town_admin: Api, loaded: LoadResult, dashboard: dict):
     """Each figure equals what the owning service's own lists hold (nothing is a stored constant)."""
     town = loaded.towns[0].unit_id
