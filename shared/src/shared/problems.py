@@ -204,12 +204,18 @@ _TRANSIENT_MARKERS = (
     "connection was closed",
     "server closed the connection",
     "connection is closed",
+    "is not currently accepting connections",
 )
+# PostgreSQL's codes for the same conditions: connection exceptions, admin or crash shutdown,
+# cannot connect now, too many connections, a lock not available in time.
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "55P03")
 
 
 def is_transient_database_error(exc: DBAPIError) -> bool:
     """True for a locked or unreachable database (retry later), False for bugs such as a bad query."""
     if exc.connection_invalidated:
+        return True
+    if _sqlstate(exc).startswith(_TRANSIENT_SQLSTATES):
         return True
     message = str(exc.orig).lower()
     return any(marker in message for marker in _TRANSIENT_MARKERS)
