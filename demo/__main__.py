@@ -33,16 +33,26 @@ def load(
 ) -> None:
     """Load the demo county; a town already loaded is left alone ("already loaded")."""
     sizes = Sizes(
-        seed=seed, towns=towns, villages=villages, grids=grids, small_grids=small_grids, micro_grids=micro_grids,
-        households_per_micro_grid=households_per_micro_grid, orders_per_village=orders_per_village,
+        seed=seed,
+        towns=towns,
+        villages=villages,
+        grids=grids,
+        small_grids=small_grids,
+        micro_grids=micro_grids,
+        households_per_micro_grid=households_per_micro_grid,
+        orders_per_village=orders_per_village,
     )
     try:
         sizes.shape()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     options = LoadOptions(
-        gateway=gateway, sizes=sizes, admin_username=admin_username, admin_password=admin_password,
-        key_file=key_file, concurrency=concurrency,
+        gateway=gateway,
+        sizes=sizes,
+        admin_username=admin_username,
+        admin_password=admin_password,
+        key_file=key_file,
+        concurrency=concurrency,
     )
     loader = Loader(options, log=typer.echo)
     try:

@@ -31,12 +31,22 @@ def town_accounts(town_code: str, *, reported: bool = True) -> list[DemoAccount]
     The town of the report (`reported`) also gets its two named villages' secretaries and a grid worker.
     """
     accounts = [
-        DemoAccount(f"{town_code}.admin", "town_admin", "town", "镇综治中心管理员", "the whole town: users, rules, notices, dashboard"),
-        DemoAccount(f"{town_code}.sima", "village_secretary", "village:0", "司马村党支部书记", "司马村: its points notices and orders"),
+        DemoAccount(
+            f"{town_code}.admin", "town_admin", "town", "镇综治中心管理员", "the whole town: users, rules, notices, dashboard"
+        ),
+        DemoAccount(
+            f"{town_code}.sima", "village_secretary", "village:0", "司马村党支部书记", "司马村: its points notices and orders"
+        ),
         DemoAccount(f"{town_code}.shizhuang", "village_secretary", "village:1", "史庄村党支部书记", "史庄村"),
-        DemoAccount(f"{town_code}.grid", "grid_worker", "grid:0", "司马村第一网格全科网格员", "one grid: enters residents' orders"),
-        DemoAccount(f"{town_code}.mediator", "mediator", "town", "镇人民调解委员会调解员", "mediation cases (full files, audited)"),
-        DemoAccount(f"{town_code}.auditor", "auditor", "town", "镇纪委审计员", "reads the case-read audit log, verifies the points ledger"),
+        DemoAccount(
+            f"{town_code}.grid", "grid_worker", "grid:0", "司马村第一网格全科网格员", "one grid: enters residents' orders"
+        ),
+        DemoAccount(
+            f"{town_code}.mediator", "mediator", "town", "镇人民调解委员会调解员", "mediation cases (full files, audited)"
+        ),
+        DemoAccount(
+            f"{town_code}.auditor", "auditor", "town", "镇纪委审计员", "reads the case-read audit log, verifies the points ledger"
+        ),
     ]
     return accounts if reported else [a for a in accounts if a.scope == "town"]
 

@@ -51,18 +51,60 @@ IMPORTS_IN_FLIGHT = 2
 EVENT_DEADLINE_S = 180.0
 
 SERVICE_TYPES = [
-    {"code": "emergency_rescue_training", "name": "应急救护培训", "category": "emergency_training", "route_to": "provider",
-     "response_hours": 48, "completion_days": 30, "description": "红十字会应急救护（心肺复苏、止血包扎）培训进村"},
-    {"code": "drum_training", "name": "锣鼓培训", "category": "culture", "route_to": "provider",
-     "response_hours": 48, "completion_days": 30, "description": "锣鼓协会志愿者教授威风锣鼓"},
-    {"code": "home_repairs", "name": "水电维修", "category": "repairs", "route_to": "liaison",
-     "response_hours": 24, "completion_days": 3, "description": "水管、电路等小修小补"},
-    {"code": "elderly_visit", "name": "独居老人探访", "category": "elderly_care", "route_to": "liaison",
-     "response_hours": 24, "completion_days": 2, "description": "上门探视、代购生活用品"},
-    {"code": "health_check", "name": "上门健康检查", "category": "health", "route_to": "liaison",
-     "response_hours": 24, "completion_days": 5, "description": "量血压、测血糖、用药提醒"},
-    {"code": "legal_help", "name": "法律咨询预约", "category": "legal", "route_to": "liaison",
-     "response_hours": 24, "completion_days": 7, "description": "预约法律顾问上门答疑"},
+    {
+        "code": "emergency_rescue_training",
+        "name": "应急救护培训",
+        "category": "emergency_training",
+        "route_to": "provider",
+        "response_hours": 48,
+        "completion_days": 30,
+        "description": "红十字会应急救护（心肺复苏、止血包扎）培训进村",
+    },
+    {
+        "code": "drum_training",
+        "name": "锣鼓培训",
+        "category": "culture",
+        "route_to": "provider",
+        "response_hours": 48,
+        "completion_days": 30,
+        "description": "锣鼓协会志愿者教授威风锣鼓",
+    },
+    {
+        "code": "home_repairs",
+        "name": "水电维修",
+        "category": "repairs",
+        "route_to": "liaison",
+        "response_hours": 24,
+        "completion_days": 3,
+        "description": "水管、电路等小修小补",
+    },
+    {
+        "code": "elderly_visit",
+        "name": "独居老人探访",
+        "category": "elderly_care",
+        "route_to": "liaison",
+        "response_hours": 24,
+        "completion_days": 2,
+        "description": "上门探视、代购生活用品",
+    },
+    {
+        "code": "health_check",
+        "name": "上门健康检查",
+        "category": "health",
+        "route_to": "liaison",
+        "response_hours": 24,
+        "completion_days": 5,
+        "description": "量血压、测血糖、用药提醒",
+    },
+    {
+        "code": "legal_help",
+        "name": "法律咨询预约",
+        "category": "legal",
+        "route_to": "liaison",
+        "response_hours": 24,
+        "completion_days": 7,
+        "description": "预约法律顾问上门答疑",
+    },
 ]
 ORDER_TYPES = ("home_repairs", "elderly_visit", "health_check", "legal_help")
 ORDER_TEXTS = {
@@ -72,14 +114,38 @@ ORDER_TEXTS = {
     "legal_help": ("土地承包合同有疑问，想咨询律师", "想了解赡养纠纷怎么处理"),
 }
 LECTURE_THEMES = (
-    "防范电信网络诈骗", "民法典进农村", "冬小麦田间管理", "果树修剪与病虫害防治", "安全用电常识", "党的二十大精神宣讲",
-    "移风易俗 文明新风", "反家庭暴力法解读", "农村人居环境整治", "食品安全与健康饮食", "森林防火知识", "老年人防骗指南",
+    "防范电信网络诈骗",
+    "民法典进农村",
+    "冬小麦田间管理",
+    "果树修剪与病虫害防治",
+    "安全用电常识",
+    "党的二十大精神宣讲",
+    "移风易俗 文明新风",
+    "反家庭暴力法解读",
+    "农村人居环境整治",
+    "食品安全与健康饮食",
+    "森林防火知识",
+    "老年人防骗指南",
 )
 LECTURE_PLACES = ("田间地头", "村委会议室", "新时代文明实践站", "农家院落", "生产车间", "村文化广场")
 RULES = [
-    {"code": "SVC-ORDER", "name": "服务群众工单办结", "category": "service", "points": 5, "monthly_cap": 50, "trigger": "order_completed"},
+    {
+        "code": "SVC-ORDER",
+        "name": "服务群众工单办结",
+        "category": "service",
+        "points": 5,
+        "monthly_cap": 50,
+        "trigger": "order_completed",
+    },
     {"code": "LECTURE", "name": "微讲堂授课", "category": "lecture", "points": 10, "monthly_cap": 40, "trigger": "lecture_held"},
-    {"code": "MEDIATION", "name": "参与矛盾纠纷调解", "category": "dispute_mediation", "points": 10, "monthly_cap": 50, "trigger": "mediation_concluded"},
+    {
+        "code": "MEDIATION",
+        "name": "参与矛盾纠纷调解",
+        "category": "dispute_mediation",
+        "points": 10,
+        "monthly_cap": 50,
+        "trigger": "mediation_concluded",
+    },
     {"code": "REVITALIZE", "name": "参与乡村振兴项目", "category": "rural_revitalization", "points": 5, "monthly_cap": 20},
     {"code": "ENVIRONMENT", "name": "人居环境整治志愿服务", "category": "living_environment", "points": 3, "monthly_cap": 15},
     {"code": "EPIDEMIC", "name": "疫情防控志愿服务", "category": "epidemic_prevention", "points": 5, "monthly_cap": 20},
@@ -111,10 +177,17 @@ CASE_FACTS = {
     "contract": ("农机作业费用结算发生争议。", "作业亩数与费用"),
 }
 CAMPAIGNS = [
-    ("street_front_business", "临街商铺占道经营整治"), ("illegal_structures", "农村违法占地建房清理"),
-    ("environment", "秸秆禁烧专项整治"), ("market_order", "农资市场秩序检查"), ("safety", "冬季燃气安全排查"),
-    ("environment", "河道“四乱”清理"), ("safety", "自建房安全隐患排查"), ("street_front_business", "集市周边交通秩序整治"),
-    ("market_order", "校园周边食品安全检查"), ("environment", "畜禽养殖污染治理"), ("other", "户外广告牌匾规范"),
+    ("street_front_business", "临街商铺占道经营整治"),
+    ("illegal_structures", "农村违法占地建房清理"),
+    ("environment", "秸秆禁烧专项整治"),
+    ("market_order", "农资市场秩序检查"),
+    ("safety", "冬季燃气安全排查"),
+    ("environment", "河道“四乱”清理"),
+    ("safety", "自建房安全隐患排查"),
+    ("street_front_business", "集市周边交通秩序整治"),
+    ("market_order", "校园周边食品安全检查"),
+    ("environment", "畜禽养殖污染治理"),
+    ("other", "户外广告牌匾规范"),
     ("safety", "烟花爆竹非法经营整治"),
 ]
 VILLAGE_RULES = """为推进{village}自治、法治、德治相结合，经村民代表会议讨论通过，制定本村规民约。
@@ -126,7 +199,9 @@ VILLAGE_RULES = """为推进{village}自治、法治、德治相结合，经村�
 六、积极参加党员联系户、志愿服务和微讲堂等活动，争创星级文明户。
 七、本村规民约自村民代表会议通过之日起施行，由村民委员会负责解释。"""
 PUBLICITY_TEAMS = [
-    ("lecturer_group", "普法讲师团"), ("volunteer_team", "普法志愿服务队"), ("legal_savvy_villagers", "乡村法律明白人"),
+    ("lecturer_group", "普法讲师团"),
+    ("volunteer_team", "普法志愿服务队"),
+    ("legal_savvy_villagers", "乡村法律明白人"),
 ]
 
 
@@ -235,7 +310,9 @@ class Loader:
             existing = self._find_town(plan.name)
             if existing is not None and self._complete(existing["id"], plan):
                 self.say(f"{plan.name} already loaded ({existing['id']}): nothing to do")
-                villages = self.admin.get("/api/v1/grid/units", under=existing["id"], level="village", q=plan.villages[0].name)["items"]
+                villages = self.admin.get("/api/v1/grid/units", under=existing["id"], level="village", q=plan.villages[0].name)[
+                    "items"
+                ]
                 first = next((u["id"] for u in villages if u["code"] == plan.villages[0].ref), None)
                 results.append(TownResult(plan.name, existing["id"], first, True, 0.0))
                 continue
@@ -244,23 +321,34 @@ class Loader:
                 catalogue_ready = True
             town = TownLoad(self, plan)
             counts = town.run()
-            results.append(TownResult(plan.name, town.town_id, town.first_village_id, False, time.monotonic() - town_started, counts))
+            results.append(
+                TownResult(plan.name, town.town_id, town.first_village_id, False, time.monotonic() - town_started, counts)
+            )
         starts = month_starts(self.today)
         return LoadResult(
-            county_id=self.county_id, towns=results, seconds=time.monotonic() - self.started, since=starts[0],
+            county_id=self.county_id,
+            towns=results,
+            seconds=time.monotonic() - self.started,
+            since=starts[0],
             months=[s.strftime("%Y-%m") for s in starts],
         )
 
     def holds_other_data(self) -> bool:
         """True when the platform already holds units but not the demo county (then `make run` leaves it alone)."""
-        admin = self.admin if hasattr(self, "admin") else self._track(login(self.options.gateway, self.options.admin_username, self.options.admin_password))
+        admin = (
+            self.admin
+            if hasattr(self, "admin")
+            else self._track(login(self.options.gateway, self.options.admin_username, self.options.admin_password))
+        )
         self.admin = admin
         if admin.get("/api/v1/grid/units", level="county", q=COUNTY_NAME)["total"]:
             return False
         return admin.get("/api/v1/grid/units", per_page=1)["total"] > 0
 
     def _county(self) -> dict[str, Any]:
-        found = [u for u in self.admin.get("/api/v1/grid/units", level="county", q=COUNTY_NAME)["items"] if u["code"] == COUNTY_CODE]
+        found = [
+            u for u in self.admin.get("/api/v1/grid/units", level="county", q=COUNTY_NAME)["items"] if u["code"] == COUNTY_CODE
+        ]
         if found:
             return found[0]
         self.say(f"creating the county {COUNTY_NAME}")
@@ -284,7 +372,12 @@ class Loader:
                 probe.close()
         issued = self.admin.post(
             "/api/v1/auth/api-keys",
-            {"name": KEY_NAME, "scope_unit_id": county_id, "rights": dict.fromkeys(DOMAINS, "write"), "rate_limit_per_minute": 100_000},
+            {
+                "name": KEY_NAME,
+                "scope_unit_id": county_id,
+                "rights": dict.fromkeys(DOMAINS, "write"),
+                "rate_limit_per_minute": 100_000,
+            },
         )
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,7 +388,11 @@ class Loader:
         return issued["key"]
 
     def _find_town(self, name: str) -> dict[str, Any] | None:
-        found = [u for u in self.admin.get("/api/v1/grid/units", under=self.county_id, level="town", q=name)["items"] if u["name"] == name]
+        found = [
+            u
+            for u in self.admin.get("/api/v1/grid/units", under=self.county_id, level="town", q=name)["items"]
+            if u["name"] == name
+        ]
         return found[0] if found else None
 
     def _complete(self, town_id: str, plan: TownPlan) -> bool:
@@ -314,12 +411,18 @@ class Loader:
             for t in SERVICE_TYPES
         }
         red_cross = {
-            "name": "夏县红十字会", "kind": "organisation", "area_unit_id": self.county_id, "description": "应急救护培训、救灾救助",
-            "service_type_ids": [self.service_types["emergency_rescue_training"]], "contact_name": "应急救护培训中心",
-            "contact_phone": "0359-8521234", "capacity_per_month": 40,
+            "name": "夏县红十字会",
+            "kind": "organisation",
+            "area_unit_id": self.county_id,
+            "description": "应急救护培训、救灾救助",
+            "service_type_ids": [self.service_types["emergency_rescue_training"]],
+            "contact_name": "应急救护培训中心",
+            "contact_phone": "0359-8521234",
+            "capacity_per_month": 40,
         }
         self.red_cross = eventually(
-            "dispatch-svc to know the county", lambda: self.key.post("/api/v1/dispatch/providers", red_cross, key=self.idem("red-cross"))
+            "dispatch-svc to know the county",
+            lambda: self.key.post("/api/v1/dispatch/providers", red_cross, key=self.idem("red-cross")),
         )["id"]
 
 
@@ -366,7 +469,13 @@ class TownLoad:
         established = date(plan.since.year - 1, 1, 1).isoformat()
         items = []
         for unit in plan.units:
-            item = {"code": unit.code, "name": unit.name, "level": unit.level, "established_on": established, "ref": unit.ref or "town"}
+            item = {
+                "code": unit.code,
+                "name": unit.name,
+                "level": unit.level,
+                "established_on": established,
+                "ref": unit.ref or "town",
+            }
             if unit.parent_ref is None:
                 item["parent_id"] = self.loader.county_id
             else:
@@ -403,8 +512,13 @@ class TownLoad:
         for account in accounts.town_accounts(plan.code, reported=plan.reported):
             if account.scope not in scope:
                 continue
-            body = {"username": account.username, "display_name": account.display_name, "role": account.role,
-                    "scope_unit_id": scope[account.scope], "password": accounts.DEMO_PASSWORD}
+            body = {
+                "username": account.username,
+                "display_name": account.display_name,
+                "role": account.role,
+                "scope_unit_id": scope[account.scope],
+                "password": accounts.DEMO_PASSWORD,
+            }
             try:
                 self.loader.admin.post("/api/v1/auth/users", body)
             except ApiError as exc:
@@ -430,27 +544,47 @@ class TownLoad:
         chunks = []
         for village in plan.villages:
             for grid in village.grids:
-                chunks.append((grid.ref, {
-                    "households": [_household_row(h, code) for h in grid.households],
-                    "people": [_person_row(p, code) for h in grid.households for p in h.people],
-                    "members": [_member_row(m, code) for m in grid.members],
-                    "roles": [_role_row(r.person, code[r.unit_ref], r.role, r.title, plan.since) for r in grid.roles],
-                    "liaisons": [_liaison_row(link.kind, link.person, link.household_code, None, plan.since) for link in grid.liaisons],
-                }))
+                chunks.append(
+                    (
+                        grid.ref,
+                        {
+                            "households": [_household_row(h, code) for h in grid.households],
+                            "people": [_person_row(p, code) for h in grid.households for p in h.people],
+                            "members": [_member_row(m, code) for m in grid.members],
+                            "roles": [_role_row(r.person, code[r.unit_ref], r.role, r.title, plan.since) for r in grid.roles],
+                            "liaisons": [
+                                _liaison_row(link.kind, link.person, link.household_code, None, plan.since)
+                                for link in grid.liaisons
+                            ],
+                        },
+                    )
+                )
         self.loader.each(lambda chunk: self._import(*chunk), chunks, limit=IMPORTS_IN_FLIGHT)
         cadre_chunks = [
-            (f"{v.ref}-cadre", {
-                "roles": [_role_row(r.person, code[r.unit_ref], r.role, r.title, plan.since) for r in v.cadre_roles],
-                "liaisons": [_liaison_row(link.kind, link.person, link.household_code, code[link.unit_ref] if link.unit_ref else None, plan.since)
-                             for link in v.cadre_liaisons],
-            })
+            (
+                f"{v.ref}-cadre",
+                {
+                    "roles": [_role_row(r.person, code[r.unit_ref], r.role, r.title, plan.since) for r in v.cadre_roles],
+                    "liaisons": [
+                        _liaison_row(
+                            link.kind,
+                            link.person,
+                            link.household_code,
+                            code[link.unit_ref] if link.unit_ref else None,
+                            plan.since,
+                        )
+                        for link in v.cadre_liaisons
+                    ],
+                },
+            )
             for v in plan.villages
         ]
         self.loader.each(lambda chunk: self._import(*chunk), cadre_chunks, limit=IMPORTS_IN_FLIGHT)
         self.counts["households"] = len(plan.households)
         self.counts["people"] = sum(len(h.people) for h in plan.households) + len(plan.cadre_members)
         self.counts["party_members"] = len(plan.members)
-        self.say(f"{self.counts['households']} households, {self.counts['people']} people, {self.counts['party_members']} party members imported")
+        counts = self.counts
+        self.say(f"{counts['households']} households, {counts['people']} people, {counts['party_members']} members imported")
 
     def village_rules(self) -> None:
         """Every village's rules (村规民约), written and published; the first village's by its own secretary."""
@@ -460,10 +594,16 @@ class TownLoad:
             v, village = item
             api = first if v == 0 else self.key
             path = f"/api/v1/grid/villages/{self.unit_ids[village.ref]}/rules"
-            revision = api.post(f"{path}/revisions", {
-                "title": f"{village.name}村规民约", "text": VILLAGE_RULES.format(village=village.name),
-                "effective_on": date(self.plan.since.year, 1, 1).isoformat(), "note": "经村民代表会议表决通过",
-            }, key=self.idem("village-rules", v))
+            revision = api.post(
+                f"{path}/revisions",
+                {
+                    "title": f"{village.name}村规民约",
+                    "text": VILLAGE_RULES.format(village=village.name),
+                    "effective_on": date(self.plan.since.year, 1, 1).isoformat(),
+                    "note": "经村民代表会议表决通过",
+                },
+                key=self.idem("village-rules", v),
+            )
             api.post(f"{path}/revisions/{revision['version']}/publish")
 
         self.loader.each(publish, enumerate(self.plan.villages))
@@ -519,7 +659,10 @@ class TownLoad:
         self.rule_ids = {}
         for rule in RULES:
             body = {**rule, "town_unit_id": self.town_id, "active_from": active_from}
-            created = eventually("points-svc to know the town", lambda b=body: admin.post("/api/v1/points/rules", b, key=self.idem("rule", b["code"])))
+            created = eventually(
+                "points-svc to know the town",
+                lambda b=body: admin.post("/api/v1/points/rules", b, key=self.idem("rule", b["code"])),
+            )
             self.rule_ids[rule["code"]] = created["id"]
         self.counts["rules"] = len(RULES)
         expected = len(self.plan.members)
@@ -544,7 +687,12 @@ class TownLoad:
 
         def record(item: tuple[MemberPlan, str, date, str]) -> None:
             member, code, day, text = item
-            body = {"member_id": self.loader_member(member), "rule_id": self.rule_ids[code], "occurred_on": day.isoformat(), "description": text}
+            body = {
+                "member_id": self.loader_member(member),
+                "rule_id": self.rule_ids[code],
+                "occurred_on": day.isoformat(),
+                "description": text,
+            }
             try:
                 self.key.post("/api/v1/points/entries", body, key=self.idem("entry", self.loader_member(member), code, day))
             except ApiError as exc:
@@ -565,8 +713,10 @@ class TownLoad:
         self.say(f"waiting for {expected} deeds to reach the points ledger")
         eventually(
             f"points-svc to decide {expected} deeds",
-            lambda: self.key.get("/api/v1/points/deeds", under=self.town_id, per_page=1)["total"] >= expected
-            and self.key.get("/api/v1/points/deeds", under=self.town_id, status="waiting_member", per_page=1)["total"] == 0,
+            lambda: (
+                self.key.get("/api/v1/points/deeds", under=self.town_id, per_page=1)["total"] >= expected
+                and self.key.get("/api/v1/points/deeds", under=self.town_id, status="waiting_member", per_page=1)["total"] == 0
+            ),
             timeout=EVENT_DEADLINE_S,
         )
         credited = self.key.get("/api/v1/points/deeds", under=self.town_id, status="credited", per_page=1)["total"]
@@ -608,13 +758,19 @@ class TownLoad:
     def _wait_for_people(self, people: Iterable[str]) -> None:
         pending = sorted(set(people))
         for person_id in pending:
-            eventually("dispatch-svc to know a person", lambda p=person_id: self.key.get(f"/api/v1/dispatch/roster/people/{p}"),
-                       timeout=EVENT_DEADLINE_S)
+            eventually(
+                "dispatch-svc to know a person",
+                lambda p=person_id: self.key.get(f"/api/v1/dispatch/roster/people/{p}"),
+                timeout=EVENT_DEADLINE_S,
+            )
 
     def _wait_for_households(self, households: Iterable[str]) -> None:
         for household_id in sorted(set(households)):
-            eventually("dispatch-svc to know a household",
-                       lambda h=household_id: self.key.get(f"/api/v1/dispatch/roster/households/{h}"), timeout=EVENT_DEADLINE_S)
+            eventually(
+                "dispatch-svc to know a household",
+                lambda h=household_id: self.key.get(f"/api/v1/dispatch/roster/households/{h}"),
+                timeout=EVENT_DEADLINE_S,
+            )
 
     def lectures(self) -> None:
         """32 micro lectures over the last months, given by party members, 1,000+ attendees in all."""
@@ -628,14 +784,23 @@ class TownLoad:
             chosen = rng.sample(lecturers, min(len(lecturers), rng.choice((1, 1, 2))))
             first = starts[n % len(starts)]
             held_at = instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today)
-            sessions.append({
-                "unit_id": self.unit_ids[village.ref], "theme": rng.choice(LECTURE_THEMES), "place": rng.choice(LECTURE_PLACES),
-                "held_at": held_at.isoformat(), "duration_minutes": rng.choice((45, 60, 90)),
-                "lecturer_person_ids": [self.pid(m.person) for m in chosen], "attendees": rng.randrange(32, 46),
-                "description": f"{village.name}新时代文明实践站微讲堂",
-            })
+            sessions.append(
+                {
+                    "unit_id": self.unit_ids[village.ref],
+                    "theme": rng.choice(LECTURE_THEMES),
+                    "place": rng.choice(LECTURE_PLACES),
+                    "held_at": held_at.isoformat(),
+                    "duration_minutes": rng.choice((45, 60, 90)),
+                    "lecturer_person_ids": [self.pid(m.person) for m in chosen],
+                    "attendees": rng.randrange(32, 46),
+                    "description": f"{village.name}新时代文明实践站微讲堂",
+                }
+            )
         self._wait_for_people(p for s in sessions for p in s["lecturer_person_ids"])
-        self.loader.each(lambda item: self.key.post("/api/v1/dispatch/lectures", item[1], key=self.idem("lecture", item[0])), enumerate(sessions))
+        self.loader.each(
+            lambda item: self.key.post("/api/v1/dispatch/lectures", item[1], key=self.idem("lecture", item[0])),
+            enumerate(sessions),
+        )
         self.expected_deeds += sum(len(s["lecturer_person_ids"]) for s in sessions)
         self.counts["lectures"] = len(sessions)
         self.counts["lecture_attendees"] = sum(s["attendees"] for s in sessions)
@@ -657,14 +822,21 @@ class TownLoad:
                 head = household.people[0]
                 via_grid_worker = v == 0 and n < 2 and hasattr(self, "grid_worker")
                 body = {
-                    "service_type_id": service_types[kind], "household_id": self.household_ids[household.code],
-                    "requester_kind": "household", "requester_name": head.name, "requester_person_id": self.pid(head),
-                    "contact_phone": head.phone or "", "channel": "grid_worker" if via_grid_worker else rng.choice(("app", "phone", "in_person")),
-                    "description": rng.choice(ORDER_TEXTS[kind]), "address": household.address,
+                    "service_type_id": service_types[kind],
+                    "household_id": self.household_ids[household.code],
+                    "requester_kind": "household",
+                    "requester_name": head.name,
+                    "requester_person_id": self.pid(head),
+                    "contact_phone": head.phone or "",
+                    "channel": "grid_worker" if via_grid_worker else rng.choice(("app", "phone", "in_person")),
+                    "description": rng.choice(ORDER_TEXTS[kind]),
+                    "address": household.address,
                 }
                 # Most orders are served and rated; every fourth village keeps its last one in progress.
                 finish = not (v % 4 == 3 and n == self.loader.sizes.orders_per_village - 1)
-                work.append((f"{village.ref}-{n}", body, self.pid(member.person), finish, rng.choice((5, 5, 5, 4, 4, 3)), via_grid_worker))
+                work.append(
+                    (f"{village.ref}-{n}", body, self.pid(member.person), finish, rng.choice((5, 5, 5, 4, 4, 3)), via_grid_worker)
+                )
         self._wait_for_households(w[1]["household_id"] for w in work)
         self._wait_for_people(w[2] for w in work)
 
@@ -675,7 +847,10 @@ class TownLoad:
             path = f"/api/v1/dispatch/orders/{order['id']}"
             steps = [("accept", None), ("dispatch", {"assignee_person_id": assignee}), ("start", None)]
             if finish:
-                steps += [("complete", {"note": "已上门办结"}), ("evaluate", {"satisfaction": satisfaction, "comment": "服务及时"})]
+                steps += [
+                    ("complete", {"note": "已上门办结"}),
+                    ("evaluate", {"satisfaction": satisfaction, "comment": "服务及时"}),
+                ]
             for action, step_body in steps:
                 _advance(api, f"{path}/{action}", step_body)
             return finish
@@ -691,9 +866,14 @@ class TownLoad:
             return
         types = self.loader.service_types
         drum = {
-            "name": f"{self.plan.name}锣鼓协会志愿服务队", "kind": "team", "area_unit_id": self.town_id,
-            "description": "锣鼓协会志愿者，教授威风锣鼓", "service_type_ids": [types["drum_training"]],
-            "contact_name": "锣鼓协会", "contact_phone": "0359-8525678", "capacity_per_month": 8,
+            "name": f"{self.plan.name}锣鼓协会志愿服务队",
+            "kind": "team",
+            "area_unit_id": self.town_id,
+            "description": "锣鼓协会志愿者，教授威风锣鼓",
+            "service_type_ids": [types["drum_training"]],
+            "contact_name": "锣鼓协会",
+            "contact_phone": "0359-8525678",
+            "capacity_per_month": 8,
         }
         drum_id = self.key.post("/api/v1/dispatch/providers", drum, key=self.idem("drum-provider"))["id"]
         rng = self.rng("trainings")
@@ -708,34 +888,63 @@ class TownLoad:
             for n, household in enumerate(households):
                 head = household.people[0]
                 body = {
-                    "service_type_id": types[code], "household_id": self.household_ids[household.code], "requester_kind": "household",
-                    "requester_name": head.name, "requester_person_id": self.pid(head), "channel": "app",
-                    "description": f"希望村里组织{title}", "address": household.address,
+                    "service_type_id": types[code],
+                    "household_id": self.household_ids[household.code],
+                    "requester_kind": "household",
+                    "requester_name": head.name,
+                    "requester_person_id": self.pid(head),
+                    "channel": "app",
+                    "description": f"希望村里组织{title}",
+                    "address": household.address,
                 }
                 order = self.key.post("/api/v1/dispatch/orders", body, key=self.idem("training-order", code, n))
                 _advance(self.key, f"/api/v1/dispatch/orders/{order['id']}/accept", None)
                 order_ids.append(order["id"])
                 submitted.append(order["submitted_at"])
-            plan = self.key.post("/api/v1/dispatch/plans", {"unit_id": self.unit_ids[village.ref], "month": month,
-                                                            "title": f"{village.name}{month}派单计划"}, key=self.idem("plan", code))
+            plan = self.key.post(
+                "/api/v1/dispatch/plans",
+                {"unit_id": self.unit_ids[village.ref], "month": month, "title": f"{village.name}{month}派单计划"},
+                key=self.idem("plan", code),
+            )
             # The session is held once the last household has ordered it (a stable instant: a repeated run replays the orders).
             session_at = max(submitted)
             plan = self.key.get(f"/api/v1/dispatch/plans/{plan['id']}")  # a repeated run may find it further on
             if plan["status"] == "draft":
                 if not plan["items"]:
-                    self.key.post(f"/api/v1/dispatch/plans/{plan['id']}/items", {
-                        "kind": "session", "service_type_id": types[code], "provider_id": provider, "order_ids": order_ids,
-                        "session_title": f"{title}（{village.name}）", "session_at": session_at, "session_place": place,
-                    })
+                    self.key.post(
+                        f"/api/v1/dispatch/plans/{plan['id']}/items",
+                        {
+                            "kind": "session",
+                            "service_type_id": types[code],
+                            "provider_id": provider,
+                            "order_ids": order_ids,
+                            "session_title": f"{title}（{village.name}）",
+                            "session_at": session_at,
+                            "session_place": place,
+                        },
+                    )
                 self.key.post(f"/api/v1/dispatch/plans/{plan['id']}/execute")
             for order_id in order_ids:
-                for action, body in (("start", None), ("complete", {"note": f"{title}已举办"}), ("evaluate", {"satisfaction": 5, "comment": "很实用"})):
+                for action, body in (
+                    ("start", None),
+                    ("complete", {"note": f"{title}已举办"}),
+                    ("evaluate", {"satisfaction": 5, "comment": "很实用"}),
+                ):
                     _advance(self.key, f"/api/v1/dispatch/orders/{order_id}/{action}", body)
-            self.key.post("/api/v1/dispatch/activities", {
-                "kind": kind, "unit_id": self.unit_ids[village.ref], "title": f"{title}进{village.name}", "place": place,
-                "held_at": session_at, "attendees": rng.randrange(45, 70), "provider_id": provider,
-                "description": f"应{len(order_ids)}户群众点单，{title}送到村里",
-            }, key=self.idem("training-activity", code))
+            self.key.post(
+                "/api/v1/dispatch/activities",
+                {
+                    "kind": kind,
+                    "unit_id": self.unit_ids[village.ref],
+                    "title": f"{title}进{village.name}",
+                    "place": place,
+                    "held_at": session_at,
+                    "attendees": rng.randrange(45, 70),
+                    "provider_id": provider,
+                    "description": f"应{len(order_ids)}户群众点单，{title}送到村里",
+                },
+                key=self.idem("training-activity", code),
+            )
             self.counts[f"{code}_orders"] = len(order_ids)
         self.say(f"trainings: Red Cross in {self.plan.villages[0].name}, drums in {self.plan.villages[1].name}")
 
@@ -743,18 +952,30 @@ class TownLoad:
         """Countryside activities (culture, science, health) over the last months."""
         rng = self.rng("activities")
         starts = month_starts(self.plan.today)
-        titles = {"culture": ("文艺演出进村", "蒲剧下乡"), "science": ("农技培训", "科普大篷车"), "health": ("义诊进村", "健康知识讲座")}
+        titles = {
+            "culture": ("文艺演出进村", "蒲剧下乡"),
+            "science": ("农技培训", "科普大篷车"),
+            "health": ("义诊进村", "健康知识讲座"),
+        }
         items = []
         for n in range(9):
             kind = ("culture", "science", "health")[n % 3]
             village = rng.choice(self.plan.villages)
             first = starts[n % len(starts)]
-            items.append({
-                "kind": kind, "unit_id": self.unit_ids[village.ref], "title": rng.choice(titles[kind]), "place": "新时代文明实践站",
-                "held_at": instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today).isoformat(),
-                "attendees": rng.randrange(40, 150),
-            })
-        self.loader.each(lambda item: self.key.post("/api/v1/dispatch/activities", item[1], key=self.idem("activity", item[0])), enumerate(items))
+            items.append(
+                {
+                    "kind": kind,
+                    "unit_id": self.unit_ids[village.ref],
+                    "title": rng.choice(titles[kind]),
+                    "place": "新时代文明实践站",
+                    "held_at": instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today).isoformat(),
+                    "attendees": rng.randrange(40, 150),
+                }
+            )
+        self.loader.each(
+            lambda item: self.key.post("/api/v1/dispatch/activities", item[1], key=self.idem("activity", item[0])),
+            enumerate(items),
+        )
         self.counts["activities"] = len(items) + 2
 
     # --- legal --------------------------------------------------------------------------------
@@ -774,13 +995,25 @@ class TownLoad:
         firms = ("夏县公共法律服务中心", "山西明德律师事务所")
         self.adviser_ids, self.adviser_names = [], []
         for n, firm in enumerate(firms):
-            body = {"name": names.person_name(rng), "firm": firm, "licence_number": f"11408{rng.randrange(10**11):011d}", "unit_id": self.town_id}
-            adviser = eventually("legal-svc to know the town", lambda b=body, n=n: self.key.post("/api/v1/legal/advisers", b, key=self.idem("adviser", n)))
+            body = {
+                "name": names.person_name(rng),
+                "firm": firm,
+                "licence_number": f"11408{rng.randrange(10**11):011d}",
+                "unit_id": self.town_id,
+            }
+            adviser = eventually(
+                "legal-svc to know the town",
+                lambda b=body, n=n: self.key.post("/api/v1/legal/advisers", b, key=self.idem("adviser", n)),
+            )
             self.adviser_ids.append(adviser["id"])
             self.adviser_names.append(adviser["name"])
         for v, village in enumerate(self.plan.villages):
             adviser = self.adviser_ids[v % len(self.adviser_ids)]
-            body = {"unit_id": self.unit_ids[village.ref], "starts_on": (since - timedelta(days=180)).isoformat(), "duty_weekdays": [1 + v % 5]}
+            body = {
+                "unit_id": self.unit_ids[village.ref],
+                "starts_on": (since - timedelta(days=180)).isoformat(),
+                "duty_weekdays": [1 + v % 5],
+            }
             try:
                 self.key.post(f"/api/v1/legal/advisers/{adviser}/assignments", body, key=self.idem("adviser-assignment", v))
             except ApiError as exc:
@@ -797,32 +1030,58 @@ class TownLoad:
             question, answer = CONSULTATION_TOPICS[category]
             village = rng.choice(self.plan.villages)
             asked = instant_in(rng, self.plan.since, self.plan.today, self.plan.today).date()
-            items.append({
-                "adviser_id": self.adviser_ids[n % len(self.adviser_ids)], "unit_id": self.unit_ids[village.ref],
-                "asked_on": asked.isoformat(), "asker_name": names.person_name(rng), "asker_phone": names.phone(rng),
-                "category": category, "question": question, "answer": answer, "follow_up_needed": rng.random() < 0.1,
-            })
-        self.loader.each(lambda item: self.key.post("/api/v1/legal/consultations", item[1], key=self.idem("consultation", item[0])), enumerate(items))
+            items.append(
+                {
+                    "adviser_id": self.adviser_ids[n % len(self.adviser_ids)],
+                    "unit_id": self.unit_ids[village.ref],
+                    "asked_on": asked.isoformat(),
+                    "asker_name": names.person_name(rng),
+                    "asker_phone": names.phone(rng),
+                    "category": category,
+                    "question": question,
+                    "answer": answer,
+                    "follow_up_needed": rng.random() < 0.1,
+                }
+            )
+        self.loader.each(
+            lambda item: self.key.post("/api/v1/legal/consultations", item[1], key=self.idem("consultation", item[0])),
+            enumerate(items),
+        )
         self.counts["consultations"] = len(items)
         self.say(f"{len(items)} legal consultations")
 
     def affairs(self) -> None:
         """Six legal affairs, all closed; two recovered money for a village collective."""
         rng = self.rng("affairs")
-        kinds = [("contract_review", "村集体土地流转合同审查", 0), ("litigation_support", "协助村集体追讨拖欠承包费", 1_200_000),
-                 ("document_drafting", "起草村规民约修订稿", 0), ("legal_opinion", "村级工程招标程序法律意见", 0),
-                 ("negotiation", "代表村委会与施工方协商工程欠款", 800_000), ("contract_review", "光伏项目屋顶租赁合同审查", 0)]
+        kinds = [
+            ("contract_review", "村集体土地流转合同审查", 0),
+            ("litigation_support", "协助村集体追讨拖欠承包费", 1_200_000),
+            ("document_drafting", "起草村规民约修订稿", 0),
+            ("legal_opinion", "村级工程招标程序法律意见", 0),
+            ("negotiation", "代表村委会与施工方协商工程欠款", 800_000),
+            ("contract_review", "光伏项目屋顶租赁合同审查", 0),
+        ]
         self.affairs_recovered_fen = 0
         for n, (kind, title, recovered) in enumerate(kinds):
             village = self.plan.villages[n % len(self.plan.villages)]
             opened = instant_in(rng, self.plan.since, self.plan.today - timedelta(days=3), self.plan.today).date()
-            affair = self.key.post("/api/v1/legal/legal-affairs", {
-                "adviser_id": self.adviser_ids[n % len(self.adviser_ids)], "unit_id": self.unit_ids[village.ref], "kind": kind,
-                "title": title, "opened_on": opened.isoformat(),
-            }, key=self.idem("affair", n))
+            affair = self.key.post(
+                "/api/v1/legal/legal-affairs",
+                {
+                    "adviser_id": self.adviser_ids[n % len(self.adviser_ids)],
+                    "unit_id": self.unit_ids[village.ref],
+                    "kind": kind,
+                    "title": title,
+                    "opened_on": opened.isoformat(),
+                },
+                key=self.idem("affair", n),
+            )
             closed = min(opened + timedelta(days=rng.randrange(3, 30)), self.plan.today)
-            _advance(self.key, f"/api/v1/legal/legal-affairs/{affair['id']}/close",
-                     {"outcome": "已办结", "closed_on": closed.isoformat(), "recovered_fen": recovered})
+            _advance(
+                self.key,
+                f"/api/v1/legal/legal-affairs/{affair['id']}/close",
+                {"outcome": "已办结", "closed_on": closed.isoformat(), "recovered_fen": recovered},
+            )
             self.affairs_recovered_fen += recovered
         self.counts["legal_affairs"] = len(kinds)
 
@@ -831,28 +1090,49 @@ class TownLoad:
         rng = self.rng("enforcement")
         officers = []
         for n in range(4):
-            body = {"name": names.person_name(rng), "unit_id": self.town_id, "agency": f"{self.plan.name}综合行政执法队",
-                    "certificate_number": f"晋执{self.plan.index:02d}{n:02d}{rng.randrange(10**6):06d}",
-                    "certificate_valid_until": (self.plan.today + timedelta(days=rng.choice((45, 400, 700, 900)))).isoformat()}
+            body = {
+                "name": names.person_name(rng),
+                "unit_id": self.town_id,
+                "agency": f"{self.plan.name}综合行政执法队",
+                "certificate_number": f"晋执{self.plan.index:02d}{n:02d}{rng.randrange(10**6):06d}",
+                "certificate_valid_until": (self.plan.today + timedelta(days=rng.choice((45, 400, 700, 900)))).isoformat(),
+            }
             officers.append(self.key.post("/api/v1/legal/officers", body, key=self.idem("officer", n))["id"])
         starts = month_starts(self.plan.today)
         for n, (topic, theme) in enumerate(CAMPAIGNS):
             first = starts[n % len(starts)]
             begins = instant_in(rng, first, min(month_last_day(first), self.plan.today), self.plan.today).date()
             covered = rng.sample(self.plan.villages, min(4, len(self.plan.villages)))
-            campaign = self.key.post("/api/v1/legal/campaigns", {
-                "theme": theme, "topic": topic, "unit_id": self.town_id, "unit_ids": [self.unit_ids[v.ref] for v in covered],
-                "starts_on": begins.isoformat(), "ends_on": (begins + timedelta(days=30)).isoformat(), "description": f"{self.plan.name}{theme}",
-            }, key=self.idem("campaign", n))
+            campaign = self.key.post(
+                "/api/v1/legal/campaigns",
+                {
+                    "theme": theme,
+                    "topic": topic,
+                    "unit_id": self.town_id,
+                    "unit_ids": [self.unit_ids[v.ref] for v in covered],
+                    "starts_on": begins.isoformat(),
+                    "ends_on": (begins + timedelta(days=30)).isoformat(),
+                    "description": f"{self.plan.name}{theme}",
+                },
+                key=self.idem("campaign", n),
+            )
             for k, village in enumerate(covered[:2]):
                 inspected = min(begins + timedelta(days=rng.randrange(1, 10)), self.plan.today)
                 pending = rng.random() < 0.3
-                self.key.post("/api/v1/legal/inspections", {
-                    "campaign_id": campaign["id"], "unit_id": self.unit_ids[village.ref], "inspected_on": inspected.isoformat(),
-                    "target": f"{village.name}{rng.choice(('沿街商铺', '养殖场', '建筑工地', '农资店'))}", "findings": "存在安全隐患，已当场指出",
-                    "officer_ids": rng.sample(officers, 2), "rectification": "pending" if pending else "not_required",
-                    "rectification_due": (inspected + timedelta(days=15)).isoformat() if pending else None,
-                }, key=self.idem("inspection", n, k))
+                self.key.post(
+                    "/api/v1/legal/inspections",
+                    {
+                        "campaign_id": campaign["id"],
+                        "unit_id": self.unit_ids[village.ref],
+                        "inspected_on": inspected.isoformat(),
+                        "target": f"{village.name}{rng.choice(('沿街商铺', '养殖场', '建筑工地', '农资店'))}",
+                        "findings": "存在安全隐患，已当场指出",
+                        "officer_ids": rng.sample(officers, 2),
+                        "rectification": "pending" if pending else "not_required",
+                        "rectification_due": (inspected + timedelta(days=15)).isoformat() if pending else None,
+                    },
+                    key=self.idem("inspection", n, k),
+                )
         self.counts["campaigns"] = len(CAMPAIGNS)
         self.say(f"{len(CAMPAIGNS)} enforcement campaigns")
 
@@ -861,25 +1141,44 @@ class TownLoad:
         rng = self.rng("publicity")
         teams = []
         for n, (kind, suffix) in enumerate(PUBLICITY_TEAMS):
-            team = self.key.post("/api/v1/legal/publicity-teams", {
-                "name": f"{self.plan.name}{suffix}", "kind": kind, "unit_id": self.town_id,
-                "formed_on": date(self.plan.since.year - 1, 3, 1).isoformat(),
-            }, key=self.idem("publicity-team", n))
+            team = self.key.post(
+                "/api/v1/legal/publicity-teams",
+                {
+                    "name": f"{self.plan.name}{suffix}",
+                    "kind": kind,
+                    "unit_id": self.town_id,
+                    "formed_on": date(self.plan.since.year - 1, 3, 1).isoformat(),
+                },
+                key=self.idem("publicity-team", n),
+            )
             teams.append(team["id"])
             if team["members"] == 0:
                 for k in range(rng.randrange(4, 8)):
-                    self.key.post(f"/api/v1/legal/publicity-teams/{team['id']}/members", {
-                        "name": names.person_name(rng), "title": rng.choice(("司法所干部", "退休教师", "律师", "村民", "村干部")),
-                        "joined_on": date(self.plan.since.year - 1, 3, 1).isoformat(),
-                    }, key=self.idem("publicity-member", n, k))
+                    self.key.post(
+                        f"/api/v1/legal/publicity-teams/{team['id']}/members",
+                        {
+                            "name": names.person_name(rng),
+                            "title": rng.choice(("司法所干部", "退休教师", "律师", "村民", "村干部")),
+                            "joined_on": date(self.plan.since.year - 1, 3, 1).isoformat(),
+                        },
+                        key=self.idem("publicity-member", n, k),
+                    )
         themes = ("反电信诈骗", "民法典进农村", "宪法宣传周", "防范非法集资", "未成年人保护法宣讲", "农村土地承包法解读")
         for n in range(9):
             village = rng.choice(self.plan.villages)
             held = instant_in(rng, self.plan.since, self.plan.today, self.plan.today).date()
-            self.key.post("/api/v1/legal/publicity-events", {
-                "team_id": teams[n % 3], "unit_id": self.unit_ids[village.ref], "held_on": held.isoformat(),
-                "theme": rng.choice(themes), "audience": rng.randrange(40, 200), "materials": rng.randrange(50, 300),
-            }, key=self.idem("publicity-event", n))
+            self.key.post(
+                "/api/v1/legal/publicity-events",
+                {
+                    "team_id": teams[n % 3],
+                    "unit_id": self.unit_ids[village.ref],
+                    "held_on": held.isoformat(),
+                    "theme": rng.choice(themes),
+                    "audience": rng.randrange(40, 200),
+                    "materials": rng.randrange(50, 300),
+                },
+                key=self.idem("publicity-event", n),
+            )
         self.counts["publicity_teams"] = len(teams)
 
     def patrols(self) -> None:
@@ -888,20 +1187,32 @@ class TownLoad:
         villages = self.plan.villages
         for v, village in enumerate(villages):
             try:
-                self.key.post("/api/v1/legal/auxiliary-officers", {
-                    "name": names.person_name(rng), "phone": names.phone(rng), "unit_id": self.unit_ids[village.ref],
-                    "starts_on": date(self.plan.since.year - 1, 1, 1).isoformat(),
-                }, key=self.idem("auxiliary-officer", v))
+                self.key.post(
+                    "/api/v1/legal/auxiliary-officers",
+                    {
+                        "name": names.person_name(rng),
+                        "phone": names.phone(rng),
+                        "unit_id": self.unit_ids[village.ref],
+                        "starts_on": date(self.plan.since.year - 1, 1, 1).isoformat(),
+                    },
+                    key=self.idem("auxiliary-officer", v),
+                )
             except ApiError as exc:
                 if exc.code != "overlapping_posting":
                     raise
-        clusters = [villages[i:i + 5] for i in range(0, len(villages), 5)]
+        clusters = [villages[i : i + 5] for i in range(0, len(villages), 5)]
         teams = []
         for n, cluster in enumerate(clusters):
-            team = self.key.post("/api/v1/legal/patrol-teams", {
-                "name": f"{self.plan.name}第{n + 1}巡逻队", "unit_id": self.town_id,
-                "village_ids": [self.unit_ids[v.ref] for v in cluster], "formed_on": date(self.plan.since.year - 1, 1, 1).isoformat(),
-            }, key=self.idem("patrol-team", n))
+            team = self.key.post(
+                "/api/v1/legal/patrol-teams",
+                {
+                    "name": f"{self.plan.name}第{n + 1}巡逻队",
+                    "unit_id": self.town_id,
+                    "village_ids": [self.unit_ids[v.ref] for v in cluster],
+                    "formed_on": date(self.plan.since.year - 1, 1, 1).isoformat(),
+                },
+                key=self.idem("patrol-team", n),
+            )
             teams.append((team["id"], cluster))
         patrols = []
         target_fen = 30_500_000
@@ -915,21 +1226,38 @@ class TownLoad:
                 amount = rng.randrange(1_500_000, 3_500_000)
                 recovered += amount
                 kind = rng.choice(("fraud", "theft"))
-                incidents.append({"kind": kind, "description": "劝阻一起冒充客服退款诈骗并追回转账" if kind == "fraud" else "协助追回被盗农机具",
-                                  "recovered_fen": amount, "losses_prevented_fen": rng.randrange(0, 500_000)})
+                incidents.append(
+                    {
+                        "kind": kind,
+                        "description": "劝阻一起冒充客服退款诈骗并追回转账" if kind == "fraud" else "协助追回被盗农机具",
+                        "recovered_fen": amount,
+                        "losses_prevented_fen": rng.randrange(0, 500_000),
+                    }
+                )
             elif n % 3 == 1:
-                incidents.append({"kind": "fire_hazard", "description": "发现柴草堆放靠近电线，督促清理", "losses_prevented_fen": 0})
-            patrols.append({
-                "team_id": team_id, "unit_id": self.unit_ids[village.ref], "started_at": started.isoformat(),
-                "ended_at": (started + timedelta(hours=2)).isoformat(), "route": f"{village.name}主街—村委会—学校—田间路",
-                "publicity": "反诈宣传、防火提醒", "people_reached": rng.randrange(10, 60), "incidents": incidents,
-            })
+                incidents.append(
+                    {"kind": "fire_hazard", "description": "发现柴草堆放靠近电线，督促清理", "losses_prevented_fen": 0}
+                )
+            patrols.append(
+                {
+                    "team_id": team_id,
+                    "unit_id": self.unit_ids[village.ref],
+                    "started_at": started.isoformat(),
+                    "ended_at": (started + timedelta(hours=2)).isoformat(),
+                    "route": f"{village.name}主街—村委会—学校—田间路",
+                    "publicity": "反诈宣传、防火提醒",
+                    "people_reached": rng.randrange(10, 60),
+                    "incidents": incidents,
+                }
+            )
         if recovered < target_fen:
             # The report's figure is 300,000+ yuan: the last recovery makes up what chance left short.
             last = next(p for p in reversed(patrols) if any(i.get("recovered_fen") for i in p["incidents"]))
             last["incidents"][0]["recovered_fen"] += target_fen - recovered
             recovered = target_fen
-        self.loader.each(lambda item: self.key.post("/api/v1/legal/patrols", item[1], key=self.idem("patrol", item[0])), enumerate(patrols))
+        self.loader.each(
+            lambda item: self.key.post("/api/v1/legal/patrols", item[1], key=self.idem("patrol", item[0])), enumerate(patrols)
+        )
         self.counts["patrols"] = len(patrols)
         self.counts["patrol_recovered_fen"] = recovered
         self.say(f"{len(patrols)} patrols, {recovered / 100:,.0f} yuan recovered")
@@ -960,23 +1288,55 @@ class TownLoad:
             n, village, category, with_adviser, failed, volunteer, amount = item
             facts, points = CASE_FACTS[category]
             people = rng_people(self.loader.sizes.seed, self.plan.index, n)
-            mediators = [{"name": names.person_name(random.Random(f"m{n}")), "affiliation": "full_time_mediator", "role": "lead",
-                          "organisation": f"{short}人民调解委员会"}]
+            mediators = [
+                {
+                    "name": names.person_name(random.Random(f"m{n}")),
+                    "affiliation": "full_time_mediator",
+                    "role": "lead",
+                    "organisation": f"{short}人民调解委员会",
+                }
+            ]
             if with_adviser:
                 adviser = n % len(self.adviser_ids)
-                mediators.append({"name": self.adviser_names[adviser], "affiliation": "legal_adviser", "adviser_id": self.adviser_ids[adviser],
-                                  "organisation": "法律顾问"})
+                mediators.append(
+                    {
+                        "name": self.adviser_names[adviser],
+                        "affiliation": "legal_adviser",
+                        "adviser_id": self.adviser_ids[adviser],
+                        "organisation": "法律顾问",
+                    }
+                )
             else:
-                mediators.append({"name": village.cadre.name if village.cadre else "村干部", "affiliation": "village_cadre",
-                                  "organisation": f"{village.name}村委会"})
+                mediators.append(
+                    {
+                        "name": village.cadre.name if village.cadre else "村干部",
+                        "affiliation": "village_cadre",
+                        "organisation": f"{village.name}村委会",
+                    }
+                )
             if volunteer is not None:
-                mediators.append({"name": volunteer.person.name, "affiliation": "party_member_volunteer", "person_id": self.pid(volunteer.person),
-                                  "organisation": f"{village.name}党支部"})
-            case = mediator.post("/api/v1/legal/cases", {
-                "unit_id": self.unit_ids[village.ref], "category": category, "facts": facts, "points_in_dispute": points,
-                "amount_in_dispute_fen": amount + 100_000, "reported_on": (self.plan.today - timedelta(days=n % 20)).isoformat(),
-                "parties": people, "mediators": mediators,
-            }, key=self.idem("case", n))
+                mediators.append(
+                    {
+                        "name": volunteer.person.name,
+                        "affiliation": "party_member_volunteer",
+                        "person_id": self.pid(volunteer.person),
+                        "organisation": f"{village.name}党支部",
+                    }
+                )
+            case = mediator.post(
+                "/api/v1/legal/cases",
+                {
+                    "unit_id": self.unit_ids[village.ref],
+                    "category": category,
+                    "facts": facts,
+                    "points_in_dispute": points,
+                    "amount_in_dispute_fen": amount + 100_000,
+                    "reported_on": (self.plan.today - timedelta(days=n % 20)).isoformat(),
+                    "parties": people,
+                    "mediators": mediators,
+                },
+                key=self.idem("case", n),
+            )
             path = f"/api/v1/legal/cases/{case['id']}"
             today = self.plan.today.isoformat()
             _advance(mediator, f"{path}/accept", {"accepted_on": today})
@@ -985,14 +1345,24 @@ class TownLoad:
                 person_id = self.pid(volunteer.person)
                 eventually(
                     "legal-svc to know a party-member mediator",
-                    lambda: any(m.get("person_id") == person_id and m.get("party_member") for m in mediator.get(path).get("mediators", [])),
+                    lambda: any(
+                        m.get("person_id") == person_id and m.get("party_member") for m in mediator.get(path).get("mediators", [])
+                    ),
                     timeout=EVENT_DEADLINE_S,
                 )
             _advance(mediator, f"{path}/start-mediation", None)
             if failed:
-                _advance(mediator, f"{path}/failure", {"reason": "双方分歧较大，调解未成", "referred_to": "litigation", "concluded_on": today})
+                _advance(
+                    mediator,
+                    f"{path}/failure",
+                    {"reason": "双方分歧较大，调解未成", "referred_to": "litigation", "concluded_on": today},
+                )
             else:
-                _advance(mediator, f"{path}/agreement", {"terms": "双方自愿达成协议，按约定履行", "signed_on": today, "recovered_fen": amount})
+                _advance(
+                    mediator,
+                    f"{path}/agreement",
+                    {"terms": "双方自愿达成协议，按约定履行", "signed_on": today, "recovered_fen": amount},
+                )
             return 1 if volunteer is not None else 0
 
         deeds = sum(self.loader.each(handle, cases))
@@ -1006,7 +1376,12 @@ def rng_people(seed: int, town: int, n: int) -> list[dict[str, Any]]:
     """Two made-up parties of a dispute (names, ID numbers and phones of nobody real)."""
     rng = random.Random(f"{seed}:{town}:parties:{n}")
     return [
-        {"role": role, "name": names.person_name(rng), "id_number": names.id_number(rng, rng.randrange(1955, 1995)), "phone": names.phone(rng)}
+        {
+            "role": role,
+            "name": names.person_name(rng),
+            "id_number": names.id_number(rng, rng.randrange(1955, 1995)),
+            "phone": names.phone(rng),
+        }
         for role in ("applicant", "respondent")
     ]
 
@@ -1032,29 +1407,52 @@ def _csv(rows: list[dict[str, str]]) -> bytes:
 
 
 def _household_row(household: HouseholdPlan, codes: dict[str, str]) -> dict[str, str]:
-    return {"code": household.code, "unit_code": codes[household.unit_ref], "address": household.address,
-            "size": str(len(household.people)), "tags": ";".join(household.tags)}
+    return {
+        "code": household.code,
+        "unit_code": codes[household.unit_ref],
+        "address": household.address,
+        "size": str(len(household.people)),
+        "tags": ";".join(household.tags),
+    }
 
 
 def _person_row(person: PersonPlan, codes: dict[str, str]) -> dict[str, str]:
     return {
-        "id_number": person.id_number, "name": person.name, "gender": person.gender, "birth_date": person.birth_date.isoformat(),
-        "phone": person.phone or "", "household_code": person.household_code or "", "relation": person.relation or "",
+        "id_number": person.id_number,
+        "name": person.name,
+        "gender": person.gender,
+        "birth_date": person.birth_date.isoformat(),
+        "phone": person.phone or "",
+        "household_code": person.household_code or "",
+        "relation": person.relation or "",
         "unit_code": codes[person.unit_ref] if person.household_code is None and person.unit_ref is not None else "",
     }
 
 
 def _member_row(member: MemberPlan, codes: dict[str, str]) -> dict[str, str]:
-    return {"id_number": member.person.id_number, "org_unit_code": codes[member.org_unit_ref],
-            "joined_on": member.joined_on.isoformat(), "status": member.status}
+    return {
+        "id_number": member.person.id_number,
+        "org_unit_code": codes[member.org_unit_ref],
+        "joined_on": member.joined_on.isoformat(),
+        "status": member.status,
+    }
 
 
 def _role_row(person: PersonPlan, unit_code: str, role: str, title: str | None, since: date) -> dict[str, str]:
-    return {"id_number": person.id_number, "unit_code": unit_code, "role": role, "title": title or "", "starts_on": since.isoformat()}
+    return {
+        "id_number": person.id_number,
+        "unit_code": unit_code,
+        "role": role,
+        "title": title or "",
+        "starts_on": since.isoformat(),
+    }
 
 
 def _liaison_row(kind: str, person: PersonPlan, household_code: str | None, unit_code: str | None, since: date) -> dict[str, str]:
-    return {"kind": kind, "id_number": person.id_number, "household_code": household_code or "", "unit_code": unit_code or "",
-            "starts_on": since.isoformat()}
-
-
+    return {
+        "kind": kind,
+        "id_number": person.id_number,
+        "household_code": household_code or "",
+        "unit_code": unit_code or "",
+        "starts_on": since.isoformat(),
+    }

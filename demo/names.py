@@ -7,7 +7,9 @@ import random
 from shared.personal_data import id_number_check_digit
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍建国红梅志春燕林德文海鹏宇浩然佳欣怡晨阳辉丹雪琴凤云飞鑫斌波宁成亮健"
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍建国红梅志春燕林德文海鹏宇浩然佳欣怡晨阳辉丹雪琴凤云飞鑫斌波宁成亮健"
+)
 # Two villages named in the town's report; the others are generated.
 REPORTED_VILLAGES = ("司马村", "史庄村")
 VILLAGE_PREFIXES = "东西南北上下前后大小新老"

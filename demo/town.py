@@ -21,8 +21,16 @@ COUNTY_NAME = "夏县"
 REPORTED_TOWN = "禹王镇"
 # Towns of the county after the report's own (place names, not persons); more are generated.
 OTHER_TOWNS = (
-    ("yaofeng", "瑶峰镇"), ("miaoqian", "庙前镇"), ("peijie", "裴介镇"), ("shuitou", "水头镇"), ("nianzhang", "埝掌镇"),
-    ("sijiao", "泗交镇"), ("weiguo", "尉郭乡"), ("huzhang", "胡张乡"), ("nandali", "南大里乡"), ("qijiahe", "祁家河乡"),
+    ("yaofeng", "瑶峰镇"),
+    ("miaoqian", "庙前镇"),
+    ("peijie", "裴介镇"),
+    ("shuitou", "水头镇"),
+    ("nianzhang", "埝掌镇"),
+    ("sijiao", "泗交镇"),
+    ("weiguo", "尉郭乡"),
+    ("huzhang", "胡张乡"),
+    ("nandali", "南大里乡"),
+    ("qijiahe", "祁家河乡"),
 )
 MONTHS_OF_DEEDS = 4  # the current month and the three before it
 
@@ -243,17 +251,24 @@ def _household_people(people: _People, rng: random.Random, size: int, code: str)
     family = [head]
     surname = head.name[0]
     if size >= 2:
-        spouse = people.make(surname=None, gender="female" if head_gender == "male" else "male", born=head_born + rng.randrange(-3, 4), phone=True)
+        spouse = people.make(
+            surname=None, gender="female" if head_gender == "male" else "male", born=head_born + rng.randrange(-3, 4), phone=True
+        )
         spouse.relation = "spouse"
         family.append(spouse)
     for _ in range(max(0, size - len(family) - (1 if size >= 5 else 0))):
         child = people.make(
-            surname=surname, gender=rng.choice(("male", "female")), born=head_born + rng.randrange(22, 32), phone=rng.random() < 0.4
+            surname=surname,
+            gender=rng.choice(("male", "female")),
+            born=head_born + rng.randrange(22, 32),
+            phone=rng.random() < 0.4,
         )
         child.relation = "child"
         family.append(child)
     if size >= 5:
-        parent = people.make(surname=surname, gender=rng.choice(("male", "female")), born=head_born - rng.randrange(22, 30), phone=False)
+        parent = people.make(
+            surname=surname, gender=rng.choice(("male", "female")), born=head_born - rng.randrange(22, 30), phone=False
+        )
         parent.relation = "parent"
         family.append(parent)
     seen: set[str] = set()
@@ -303,12 +318,26 @@ def build_town(index: int, sizes: Sizes, today: date, used_ids: set[str]) -> Tow
             small_households: list[list[HouseholdPlan]] = []
             for s in range(smalls_per_grid[grid_index]):
                 small_ref = f"{grid.ref}.s{s + 1:02d}"
-                units.append(UnitPlan(ref=small_ref, code=f"s{s + 1:02d}", name=f"{village.name}{g + 1}网格{s + 1}号小网格", level="small_grid", parent_ref=grid.ref))
+                units.append(
+                    UnitPlan(
+                        ref=small_ref,
+                        code=f"s{s + 1:02d}",
+                        name=f"{village.name}{g + 1}网格{s + 1}号小网格",
+                        level="small_grid",
+                        parent_ref=grid.ref,
+                    )
+                )
                 in_small: list[HouseholdPlan] = []
                 for m in range(micros_per_small[small_index]):
                     micro_ref = f"{small_ref}.m{m + 1:02d}"
                     units.append(
-                        UnitPlan(ref=micro_ref, code=f"m{m + 1:02d}", name=f"{village.name}{g + 1}-{s + 1}-{m + 1}号微网格", level="micro_grid", parent_ref=small_ref)
+                        UnitPlan(
+                            ref=micro_ref,
+                            code=f"m{m + 1:02d}",
+                            name=f"{village.name}{g + 1}-{s + 1}-{m + 1}号微网格",
+                            level="micro_grid",
+                            parent_ref=small_ref,
+                        )
                     )
                     for _ in range(sizes.households_per_micro_grid):
                         household_number += 1
@@ -316,8 +345,11 @@ def build_town(index: int, sizes: Sizes, today: date, used_ids: set[str]) -> Tow
                         size = rng.choices((1, 2, 3, 4, 5), weights=(10, 25, 30, 25, 10))[0]
                         family = _household_people(people, rng, size, household_code)
                         household = HouseholdPlan(
-                            code=household_code, unit_ref=micro_ref, address=names.address(rng, name, village.name, household_number),
-                            tags=_tags(rng, family, today), people=family,
+                            code=household_code,
+                            unit_ref=micro_ref,
+                            address=names.address(rng, name, village.name, household_number),
+                            tags=_tags(rng, family, today),
+                            people=family,
                         )
                         in_small.append(household)
                 small_households.append(in_small)
@@ -335,8 +367,16 @@ def build_town(index: int, sizes: Sizes, today: date, used_ids: set[str]) -> Tow
             member.person.name = member.person.name[0] + names.person_name(rng)[1:]
         taken.add(member.person.name)
     return TownPlan(
-        index=index, code=code, name=name, reported=reported, units=units, villages=villages, cadre_members=cadre_members,
-        today=today, months=[s.strftime("%Y-%m") for s in starts], since=since,
+        index=index,
+        code=code,
+        name=name,
+        reported=reported,
+        units=units,
+        villages=villages,
+        cadre_members=cadre_members,
+        today=today,
+        months=[s.strftime("%Y-%m") for s in starts],
+        since=since,
     )
 
 
@@ -352,15 +392,23 @@ def _grid_team(rng: random.Random, grid: GridPlan, small_households: list[list[H
             continue
         person = rng.choice(adults)
         probationary = rng.random() < 0.05
-        joined = since - timedelta(days=rng.randrange(200, 360)) if probationary else date(rng.randrange(1980, 2022), rng.randrange(1, 13), 1)
-        grid.members.append(MemberPlan(person=person, org_unit_ref=grid.ref, joined_on=joined, status="probationary" if probationary else "full"))
+        joined = (
+            since - timedelta(days=rng.randrange(200, 360))
+            if probationary
+            else date(rng.randrange(1980, 2022), rng.randrange(1, 13), 1)
+        )
+        grid.members.append(
+            MemberPlan(person=person, org_unit_ref=grid.ref, joined_on=joined, status="probationary" if probationary else "full")
+        )
         grid.liaisons += [LiaisonPlan(kind="member_household", person=person, household_code=h.code) for h in households]
     members = {id(m.person) for m in grid.members}
     others = [p for p in _adults(grid.households) if id(p) not in members]
     rng.shuffle(others)
     if grid.members:
         grid.roles.append(RolePlan(grid.members[0].person, grid.ref, "grid_leader", "网格长"))
-    for role, title, person in zip(("grid_worker", "grid_assistant", "volunteer"), ("全科网格员", "全科网格辅助员", "志愿者"), others, strict=False):
+    for role, title, person in zip(
+        ("grid_worker", "grid_assistant", "volunteer"), ("全科网格员", "全科网格辅助员", "志愿者"), others, strict=False
+    ):
         grid.roles.append(RolePlan(person, grid.ref, role, title))
     grid.roles += [RolePlan(m.person, grid.ref, "party_member", "党员") for m in grid.members[1:]]
 
@@ -374,5 +422,7 @@ def _village_cadre(rng: random.Random, people: _People, village: VillagePlan, si
     village.cadre_liaisons += [LiaisonPlan(kind="cadre_grid", person=cadre, unit_ref=g.ref) for g in village.grids]
     households = village.households
     chosen = sorted(rng.sample(range(len(households)), min(12, len(households))))
-    village.cadre_liaisons += [LiaisonPlan(kind="cadre_household", person=cadre, household_code=households[i].code) for i in chosen]
+    village.cadre_liaisons += [
+        LiaisonPlan(kind="cadre_household", person=cadre, household_code=households[i].code) for i in chosen
+    ]
     return MemberPlan(person=cadre, org_unit_ref="", joined_on=date(rng.randrange(1995, 2020), rng.randrange(1, 13), 1))

@@ -48,7 +48,8 @@ def run(
     try:
         stack.start()
         gateway = stack.services["gateway"].url
-        tour = load_demo(gateway, stack.var) if demo else ["demo         not loaded (--no-demo)", "login        admin / admin12345 (dev mode only)"]
+        skipped = ["demo         not loaded (--no-demo)", "login        admin / admin12345 (dev mode only)"]
+        tour = load_demo(gateway, stack.var) if demo else skipped
         lines = [
             "",
             f"broker       {stack.broker.bootstrap_servers} (in memory: events do not survive a restart)",

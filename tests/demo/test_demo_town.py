@@ -54,7 +54,9 @@ def town_admin(gateway: str, loaded: LoadResult) -> Api:
 @pytest.fixture(scope="module")
 def dashboard(town_admin: Api, loaded: LoadResult) -> dict:
     today = datetime.now(SHANGHAI).date()
-    return town_admin.get(f"/api/v1/dashboards/towns/{loaded.towns[0].unit_id}", **{"from": loaded.since.isoformat(), "to": today.isoformat()})
+    return town_admin.get(
+        f"/api/v1/dashboards/towns/{loaded.towns[0].unit_id}", **{"from": loaded.since.isoformat(), "to": today.isoformat()}
+    )
 
 
 def test_the_dashboard_answers_every_figure_of_the_report(dashboard: dict):
@@ -94,12 +96,16 @@ def test_the_figures_are_counted_from_the_records(town_admin: Api, loaded: LoadR
     period = {"from": dashboard["from"], "to": dashboard["to"]}
     figures = dashboard["figures"]
     assert town_admin.get("/api/v1/dispatch/lectures", under=town, per_page=1, **period)["total"] == figures["lecture_sessions"]
-    assert town_admin.get("/api/v1/legal/consultations", under=town, per_page=1, **period)["total"] == figures["legal_consultations"]
+    assert (
+        town_admin.get("/api/v1/legal/consultations", under=town, per_page=1, **period)["total"] == figures["legal_consultations"]
+    )
     assert town_admin.get("/api/v1/grid/party/members", under=town, per_page=1)["total"] == figures["party_members"]
     assert town_admin.get("/api/v1/legal/publicity-teams", under=town, per_page=1)["total"] == figures["publicity_teams"]
     patrols = list(town_admin.pages("/api/v1/legal/patrols", under=town, **period))
     assert sum(p["recovered_fen"] for p in patrols) == round(figures["patrol_recovered_yuan"] * 100)
-    entries = sum(town_admin.get("/api/v1/points/entries", under=town, period=month, per_page=1)["total"] for month in loaded.months)
+    entries = sum(
+        town_admin.get("/api/v1/points/entries", under=town, period=month, per_page=1)["total"] for month in loaded.months
+    )
     assert entries == figures["points_entries"]
 
 
@@ -126,7 +132,9 @@ def test_one_notice_closed_one_open_and_the_public_pages(gateway: str, town_admi
 
 def test_the_two_trainings_went_to_their_providers(town_admin: Api, loaded: LoadResult):
     town = loaded.towns[0].unit_id
-    villages = {u["name"]: u["id"] for u in town_admin.get("/api/v1/grid/units", under=town, level="village", per_page=200)["items"]}
+    villages = {
+        u["name"]: u["id"] for u in town_admin.get("/api/v1/grid/units", under=town, level="village", per_page=200)["items"]
+    }
     providers = {p["id"]: p["name"] for p in town_admin.pages("/api/v1/dispatch/providers")}
     for village, provider in (("司马村", "夏县红十字会"), ("史庄村", "禹王镇锣鼓协会志愿服务队")):
         plans = town_admin.get("/api/v1/dispatch/plans", under=villages[village])["items"]

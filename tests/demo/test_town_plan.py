@@ -18,7 +18,13 @@ def test_the_report_shape_holds_at_every_household_density():
     for density in (1, 3):
         plan = _plan(households_per_micro_grid=density)
         levels = Counter(u.level for u in plan.units)
-        assert (plan.name, levels["village"], levels["grid"], levels["small_grid"], levels["micro_grid"]) == ("禹王镇", 14, 41, 139, 431)
+        assert (plan.name, levels["village"], levels["grid"], levels["small_grid"], levels["micro_grid"]) == (
+            "禹王镇",
+            14,
+            41,
+            139,
+            431,
+        )
         assert len(plan.households) == 431 * density
         assert [v.name for v in plan.villages[:2]] == ["司马村", "史庄村"]
 
@@ -56,7 +62,10 @@ def test_teams_and_cadres_meet_the_rules():
 
 def test_towns_after_the_first_are_the_county_others():
     used: set[str] = set()
-    towns = [build_town(i, Sizes(villages=2, grids=2, small_grids=2, micro_grids=2, households_per_micro_grid=1), TODAY, used) for i in range(3)]
+    towns = [
+        build_town(i, Sizes(villages=2, grids=2, small_grids=2, micro_grids=2, households_per_micro_grid=1), TODAY, used)
+        for i in range(3)
+    ]
     assert [t.name for t in towns] == ["禹王镇", "瑶峰镇", "庙前镇"]
     assert len({h.code for t in towns for h in t.households}) == sum(len(t.households) for t in towns)
 
