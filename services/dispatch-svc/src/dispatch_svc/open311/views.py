@@ -36,7 +36,6 @@ from shared.problems import Problem, ProblemDetail
 from shared.service import DatabaseDep
 
 
-
 class GeoReportError(BaseModel):
     """One error in GeoReport's format (the body is a list of them)."""
 
