@@ -27,10 +27,11 @@ test: venv
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit
 
-## Load scenarios with wrk (Debian package `wrk`) on PostgreSQL; reports in bench/out/.
+## Load scenarios with wrk (Debian package `wrk`) on PostgreSQL at SIZE=town|county|prefecture; reports in bench/out/.
+SIZE ?= town
 bench: venv
 	@command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk"; exit 1; }
-	$(BIN)/python -m bench run
+	$(BIN)/python -m bench run --size $(SIZE) $(BENCH_ARGS)
 
 lint-imports: venv
 	$(BIN)/lint-imports

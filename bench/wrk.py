@@ -59,7 +59,7 @@ def run_wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
         script_path = Path(handle.name)
-    command = [wrk, "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", "-s", str(script_path), url]
+    command = [wrk, "-t1", f"-c{connections}", f"-d{duration_s}s", "--timeout", "30s", "--latency", "-s", str(script_path), url]
     if cpu is not None and shutil.which("taskset"):
         command = ["taskset", "-c", str(cpu), *command]
     try:

@@ -1,33 +1,70 @@
-"""The benchmark harness reads wrk's figures correctly."""
+"""The benchmark harness reads wrk's output, computes percentiles and checks targets correctly."""
 
-from bench.wrk import lua_script, parse_wrk
+from bench.probe import percentile
+from bench.report import at_least, markdown, ratio
+from bench.wrk import LoadResult, lua_script, parse_wrk
 
-WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:18555/thing
-  1 threads and 16 connections
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8001/api/v1/grid/units/x
+  1 threads and 32 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency     7.74ms   12.88ms 115.81ms   93.42%
+    Latency    12.31ms    3.02ms  48.10ms   90.12%
+    Req/Sec     2.61k   120.33     2.80k    80.00%
   Latency Distribution
-     50%  780.00us
-     75%    7.93ms
-     90%   14.58ms
+     50%   11.84ms
+     75%   13.02ms
+     90%   14.77ms
      99%    1.20s
-  10204 requests in 3.08s, 2.00MB read
+  7812 requests in 3.00s, 3.10MB read
   Socket errors: connect 0, read 2, write 0, timeout 3
   Non-2xx or 3xx responses: 7
-Requests/sec:   3312.53
+Requests/sec:   2603.55
+Transfer/sec:      1.03MB
 """
 
 
-def test_wrk_output_is_parsed_into_rate_percentiles_and_errors():
-    result = parse_wrk("bare", WRK_OUTPUT)
-    assert result.requests_per_s == 3312.53
-    assert result.requests == 10204
-    assert result.p50_ms == 0.78
+def test_wrk_output_gives_rate_percentiles_and_every_kind_of_error():
+    result = parse_wrk("grid read", WRK_OUTPUT)
+    assert result.requests_per_s == 2603.55
+    assert result.requests == 7812
+    assert result.p50_ms == 11.84
     assert result.p99_ms == 1200.0
-    assert result.errors == 12
+    assert result.errors == 7 + 2 + 3
 
 
-def test_post_scripts_number_each_body():
-    script = lua_script(method="POST", headers={"X-A": "1"}, body_template='{"code": "B{n}"}')
-    assert 'wrk.method = "POST"' in script and 'wrk.headers["X-A"] = "1"' in script
-    assert '{\\"code\\": \\"B{n}\\"}' in script and "counter = counter + 1" in script
+def test_microsecond_latencies_are_converted_to_milliseconds():
+    output = (
+        WRK_OUTPUT.replace("11.84ms", "850.00us")
+        .replace("Socket errors: connect 0, read 2, write 0, timeout 3\n", "")
+        .replace("  Non-2xx or 3xx responses: 7\n", "")
+    )
+    result = parse_wrk("bare", output)
+    assert result.p50_ms == 0.85
+    assert result.errors == 0
+
+
+def test_post_script_numbers_each_body_and_escapes_quotes():
+    script = lua_script(method="POST", headers={"X-Test": "1"}, body_template='{"code": "B{n}"}')
+    assert 'wrk.method = "POST"' in script
+    assert 'wrk.headers["X-Test"] = "1"' in script
+    assert '\\"code\\": \\"B{n}\\"' in script
+    assert "counter = counter + 1" in script
+
+
+def test_nearest_rank_percentiles():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([], 99) == 0.0
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_ratios_and_targets_in_the_report():
+    bare = LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0)
+    read = LoadResult("read by id: grid unit", 2_000.0, 10.0, 30.0, 6_000, 0)
+    assert ratio(read, bare) == 0.2
+    check = at_least("read by id: grid unit", ratio(read, bare), 0.25)
+    assert not check.met
+    assert check.measured == "0.200×"
+    text = markdown("stamp", [bare, read], None, [check], {"size": "town", "duration_s": 3, "connections": 32})
+    assert "| read by id: grid unit | 2000 | 0.200 | 10.0 | 30.0 | 0 |" in text
+    assert "| read by id: grid unit | ≥ 0.25× | 0.200× | **no** |" in text

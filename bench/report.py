@@ -1,0 +1,94 @@
+"""Markdown and JSON reports: every figure beside the bare endpoint of the same run, and the issue's targets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.probe import ProbeResult
+from bench.wrk import LoadResult
+
+
+@dataclass
+class Check:
+    """One target of the issue and whether this run met it."""
+
+    target: str
+    wanted: str
+    measured: str
+    met: bool
+
+
+def ratio(result: LoadResult, bare: LoadResult) -> float:
+    """req/s as a fraction of the bare endpoint's."""
+    return result.requests_per_s / bare.requests_per_s if bare.requests_per_s else 0.0
+
+
+def at_least(target: str, measured: float, wanted: float, *, unit: str = "×") -> Check:
+    """A check of a ratio that must reach `wanted`."""
+    return Check(target, f"≥ {wanted:g}{unit}", f"{measured:.3f}{unit}", measured >= wanted)
+
+
+def write_reports(
+    out: Path,
+    *,
+    results: list[LoadResult],
+    probe: ProbeResult | None,
+    checks: list[Check],
+    context: dict,
+) -> tuple[Path, Path]:
+    """Write `<stamp>.md` and `<stamp>.json` under `out`; the two paths."""
+    bare = results[0]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    data = {
+        "when": stamp,
+        **context,
+        "results": [{**r.as_dict(), "ratio_to_bare": round(ratio(r, bare), 4)} for r in results],
+        "event_latency": probe.as_dict() if probe else None,
+        "targets": [asdict(c) for c in checks],
+    }
+    json_path = out / f"{stamp}.json"
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    md_path = out / f"{stamp}.md"
+    md_path.write_text(markdown(stamp, results, probe, checks, context))
+    return md_path, json_path
+
+
+def markdown(stamp: str, results: list[LoadResult], probe: ProbeResult | None, checks: list[Check], context: dict) -> str:
+    """The report as Markdown."""
+    bare = results[0]
+    lines = [
+        f"# Benchmark {stamp} — size `{context.get('size')}`",
+        "",
+        f"{context.get('duration_s')} s per scenario, {context.get('connections')} connections; services pinned to core 0 "
+        f"on PostgreSQL with the local broker, wrk pinned to core 1. Load average before the run: {context.get('load_before')}, "
+        f"after: {context.get('load_after')}.",
+        "",
+    ]
+    if context.get("data"):
+        data = context["data"]
+        lines += [
+            f"Data: {', '.join(f'{v:,} {k}' for k, v in data.get('counts', {}).items())}; loaded through the gateway in "
+            f"{data.get('seconds', 0):.0f} s ({data.get('households_per_s', 0):.1f} households/s).",
+            "",
+        ]
+    lines += ["| scenario | req/s | × bare | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(
+            f"| {r.scenario} | {r.requests_per_s:.0f} | {ratio(r, bare):.3f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |"
+        )
+    if probe is not None:
+        lines += [
+            "",
+            f"**{probe.scenario}**: {probe.events} events at {probe.achieved_rate:.0f}/s achieved; commit → effect "
+            f"p50 {probe.p50_ms:.1f} ms, p99 {probe.p99_ms:.1f} ms, max {probe.max_ms:.1f} ms; "
+            f"{probe.lost} not seen, {probe.failed} creates failed. "
+            f"(The creating request itself: p50 {probe.create_p50_ms:.1f} ms, p99 {probe.create_p99_ms:.1f} ms.)",
+        ]
+    if checks:
+        lines += ["", "| target | wanted | measured | met |", "|---|---|---|---|"]
+        for c in checks:
+            lines.append(f"| {c.target} | {c.wanted} | {c.measured} | {'yes' if c.met else '**no**'} |")
+    return "\n".join(lines) + "\n"
