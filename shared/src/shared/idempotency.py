@@ -102,7 +102,7 @@ def _replay(stored, fingerprint: str) -> JSONResponse:  # noqa: ANN001 - a row
     return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
 
 
-def _idempotency(
+async def _idempotency(  # async: called inline, not in a worker thread
     request: Request,
     idempotency_key: Annotated[
         str | None,

@@ -86,8 +86,9 @@ def verify_identity_token(token: str, secret: str) -> Identity:
         raise Problem(401, "unauthenticated", f"invalid identity token: {type(exc).__name__}") from exc
 
 
-def current_identity(request: Request) -> Identity:
+async def current_identity(request: Request) -> Identity:
     """FastAPI dependency: the verified caller of this request."""
+    # async on purpose: FastAPI runs plain `def` dependencies in a worker thread, a thread hop on every request.
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
         raise Problem(401, "unauthenticated", f"missing {IDENTITY_HEADER}")

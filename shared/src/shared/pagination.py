@@ -26,7 +26,7 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.per_page
 
 
-def _page_params(
+async def _page_params(  # async: called inline, not in a worker thread
     page: Annotated[int, Query(ge=1, le=100_000, description="1-based page number")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="items per page")] = 50,
 ) -> PageParams:

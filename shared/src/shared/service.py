@@ -155,7 +155,8 @@ async def _ensure_topics_forever(settings: ServiceSettings) -> None:
             delay = min(delay * 2, 10.0)
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
+    # async so FastAPI calls it inline instead of in a worker thread (see identity.current_identity)
     return request.app.state.runtime.database
 
 
