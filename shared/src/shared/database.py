@@ -42,9 +42,9 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            # Up to 2 × pool_size connections, all kept: connections opened beyond the pool ("overflow") are closed
-            # when returned, so concurrency above pool_size kept opening and closing PostgreSQL connections.
-            kwargs.update(pool_size=pool_size * 2, max_overflow=0, pool_pre_ping=True)
+            # Overflow connections are closed when returned (some churn under bursts above pool_size), which keeps the
+            # idle footprint at pool_size: keeping all 2 × pool_size open exhausted a shared PostgreSQL's max_connections.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
