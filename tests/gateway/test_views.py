@@ -87,11 +87,22 @@ async def world(backend, broker, tmp_path_factory, kit):
     entry = await _post(client, admin, "/api/v1/points/entries",
                         {"member_id": member["id"], "rule_id": rule["id"], "occurred_on": TODAY.isoformat(), "description": "调解邻里纠纷"})
     notice = await _post(client, admin, "/api/v1/points/notices", {"branch_unit_id": village["id"], "period": f"{TODAY:%Y-%m}"})
+    # A dispute in another town that the member helped mediate, and one they had no part in.
+    parties = [{"role": "applicant", "name": "赵甲"}, {"role": "respondent", "name": "钱乙"}]
+    mediated = await _post(client, admin, "/api/v1/legal/cases", {
+        "unit_id": other_village["id"], "category": "neighbour", "facts": "宅基地界线", "points_in_dispute": "围墙位置",
+        "parties": parties,
+        "mediators": [{"name": "王建国", "affiliation": "party_member_volunteer", "person_id": person["id"]}],
+    })
+    await _post(client, admin, "/api/v1/legal/cases", {
+        "unit_id": other_village["id"], "category": "family", "facts": "赡养", "points_in_dispute": "赡养费",
+        "parties": parties, "mediators": [{"name": "孙调解", "affiliation": "full_time_mediator"}],
+    })
     yield {
         "kit": kit, "stack": stack, "gateway": gateway, "client": client, "admin": admin, "entry": entry, "notice": notice,
         "units": {"county": county, "town": town, "village": village, "grid": grid, "micro": micro,
                   "other_town": other_town, "other_village": other_village},
-        "household": household, "person": person, "member": member,
+        "household": household, "person": person, "member": member, "mediated_case": mediated,
     }
     await stack.close()
 
@@ -152,9 +163,9 @@ async def test_member_profile_gathers_roles_liaisons_points_and_work(world):
     assert [e["id"] for e in body["recent_entries"]] == [world["entry"]["id"]]
     assert body["orders_served"] == {"total": 0, "items": []}
     assert body["lectures_given"] == {"total": 0, "items": []}
-    # legal-svc cannot list cases by mediator yet: the section says so instead of guessing.
-    assert body["degraded"] == [{"section": "mediations", "service": "legal", "reason": "not provided"}]
-    assert body["mediations"] is None
+    assert body["mediations"]["total"] == 1
+    assert [c["id"] for c in body["mediations"]["items"]] == [world["mediated_case"]["id"]]
+    assert body["degraded"] == []
 
 
 async def test_town_dashboard_answers_every_figure_by_name(world):

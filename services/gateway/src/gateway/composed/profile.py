@@ -79,9 +79,7 @@ async def member_profile(composer: Composer, member_id: str) -> MemberProfile:
             Fetch("recent_entries", "points", "/api/v1/points/entries", {"member_id": member_id, "per_page": RECENT}, items_of),
             Fetch("orders_served", "dispatch", "/api/v1/dispatch/orders", {"assignee_person_id": person_id, "per_page": RECENT}, page_of),
             Fetch("lectures_given", "dispatch", "/api/v1/dispatch/lectures", {"lecturer_person_id": person_id, "per_page": RECENT}, page_of),
-            # legal-svc's case list has no filter by mediator yet.
-            Fetch("mediations", "legal", "/api/v1/legal/cases", {"mediator_person_id": person_id, "per_page": RECENT}, page_of,
-                  provided=False),
+            Fetch("mediations", "legal", "/api/v1/legal/cases", {"mediator_person_id": person_id, "per_page": RECENT}, page_of),
         ]
     )
     member_links, cadre_links = rest.pop("member_liaisons"), rest.pop("cadre_liaisons")

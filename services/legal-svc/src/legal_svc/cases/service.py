@@ -299,6 +299,7 @@ async def list_cases_query(
     end: date | None,
     confirmation_window_open: bool | None,
     number: str | None,
+    mediator_person_id: str | None = None,
 ) -> Select:
     """Cases in scope registered in the period, newest number first."""
     statement = await scoped(session, select(Case), Case.unit_id, identity, under)
@@ -325,6 +326,8 @@ async def list_cases_query(
         statement = statement.where(window_open if confirmation_window_open else ~window_open)
     if number is not None:
         statement = statement.where(Case.number == number)
+    if mediator_person_id is not None:
+        statement = statement.where(Case.id.in_(select(CaseMediator.case_id).where(CaseMediator.person_id == mediator_person_id)))
     return statement.order_by(Case.registered_on.desc(), Case.year.desc(), Case.seq.desc(), Case.id)
 
 

@@ -79,6 +79,9 @@ async def list_cases(
         bool | None, Query(description="agreements still inside their 30-day window for judicial confirmation, not yet applied for")
     ] = None,
     number: Annotated[str | None, Query(max_length=60, description="an exact case number")] = None,
+    mediator_person_id: Annotated[
+        str | None, Query(max_length=26, description="cases this grid-registry person took part in mediating")
+    ] = None,
 ) -> Page[CaseSummary]:
     """Cases in scope registered in the period, newest first. Parties are always masked here, whatever the role."""
     async with db.session() as session:
@@ -94,6 +97,7 @@ async def list_cases(
             end=period.end,
             confirmation_window_open=confirmation_window_open,
             number=number,
+            mediator_person_id=mediator_person_id,
         )
         rows, total = await paginate(session, statement, page)
         items = await service.summaries(session, rows)
