@@ -17,7 +17,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from cloudevents.core.bindings.kafka import KafkaMessage
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.database import Database
@@ -25,6 +25,7 @@ from shared.events.base import DomainEvent
 from shared.events.envelope import Envelope, UnknownEventType, decode
 from shared.events.topics import dlq_topic
 from shared.kafka import EventBus, stop_within
+from shared.problems import is_transient_database_error
 
 log = structlog.get_logger("shared.inbox")
 
@@ -148,19 +149,38 @@ class EventConsumer:
             await self._apply_with_retries(record, event, envelope, handler)
 
     async def _apply_with_retries(self, record: ConsumerRecord, event: DomainEvent, envelope: Envelope, handler: Handler) -> None:
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        outage_delay = self.retry_delay_s
+        while True:
             try:
                 if await self.apply(event, envelope, handler):
                     self.processed += 1
                 else:
                     self.duplicates += 1
                 return
+            except DBAPIError as exc:
+                if not is_transient_database_error(exc):
+                    attempt += 1
+                    if await self._give_up(record, exc, attempt):
+                        return
+                    continue
+                # The database is away, not the event at fault: wait for it (the partition waits too), never dead-letter.
+                log.warning("consumer.database_unavailable", error=str(exc.orig)[:300], retry_in_s=outage_delay)
+                await asyncio.sleep(outage_delay)
+                outage_delay = min(outage_delay * 2, 5.0)
             except Exception as exc:
-                log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
-                if attempt == self.max_attempts:
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+                attempt += 1
+                if await self._give_up(record, exc, attempt):
                     return
-                await asyncio.sleep(self.retry_delay_s * attempt)
+
+    async def _give_up(self, record: ConsumerRecord, exc: Exception, attempt: int) -> bool:
+        """After a failed attempt: dead-letter on the last one (True), else wait before the next (False)."""
+        log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
+        if attempt >= self.max_attempts:
+            await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+            return True
+        await asyncio.sleep(self.retry_delay_s * attempt)
+        return False
 
     async def apply(self, event: DomainEvent, envelope: Envelope, handler: Handler) -> bool:
         """Run `handler` and record the event id in one transaction; False if already processed."""
