@@ -1,9 +1,10 @@
 """Hand-picked nasty input and wrong callers, through the HTTP API of all five apps (in-process, real broker).
 
-Nasty input: huge and endless bodies, deep JSON, invalid UTF-8, NUL characters, injection strings
+Nasty input: huge and endless bodies, invalid UTF-8, NUL characters, injection strings
 in Chinese and ASCII fields (stored verbatim, printed escaped), impossible dates, negative money,
 unknown enum values, a reused Idempotency-Key, a spreadsheet with a live formula. Wrong callers:
 every operation of every service refuses a missing, forged, expired or unsigned identity.
+(Deep JSON is sent to the real servers in test_schemathesis.py: its RecursionError is better kept out of this process.)
 """
 
 from __future__ import annotations
@@ -106,13 +107,11 @@ async def test_huge_and_endless_bodies_are_refused_with_413_by_every_app(stack, 
     print(f"\n[huge bodies] {len(huge)} bytes declared and streamed without length → {answers}")
 
 
-async def test_deep_json_invalid_utf8_and_nul_characters_are_client_errors(stack, village, backend):
+async def test_invalid_utf8_malformed_json_and_nul_characters_are_client_errors(stack, village, backend):
     grid = stack.services["grid"].client
     headers = {**ADMIN, "content-type": "application/json"}
-    deep = b'{"code": "D", "name": "deep", "level": "grid", "parent_id": "' + village["id"].encode() + b'", "boundary": ' + b"[" * 40_000 + b"]" * 40_000 + b"}"
     statuses = {}
     for label, body in (
-        ("deep", deep),
         ("invalid utf-8", b'{"code": "U", "name": "\xff\xfe\xc3\x28", "level": "grid", "parent_id": "x"}'),
         ("truncated", b'{"code": "T", "name": "'),
         ("not json", b"\x00\x01\x02"),

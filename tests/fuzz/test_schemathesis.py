@@ -115,3 +115,17 @@ def test_the_gateways_own_operations_survive_schema_driven_fuzzing(processes):
           f"statuses: {dict(sorted(statuses.items()))}, failures: {len(failures)}")
     assert operations > 10
     assert not failures, "\n".join(failures)
+
+
+def test_deeply_nested_json_is_a_client_error_on_every_service(processes):
+    deep = b'{"name": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    answers = {}
+    for name, path in (("grid-svc", "/api/v1/grid/units"), ("points-svc", "/api/v1/points/rules"),
+                       ("dispatch-svc", "/api/v1/dispatch/lectures"), ("legal-svc", "/api/v1/legal/cases")):
+        response = httpx.post(f"{processes.services[name].url}{path}", content=deep,
+                              headers={**identity_headers(), "content-type": "application/json"}, timeout=30)
+        answers[name] = response.status_code
+        assert 400 <= response.status_code < 500, (name, response.status_code, response.text[:200])
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert httpx.get(f"{processes.services[name].url}/healthz").status_code == 200  # and the process lives on
+    print(f"\n[deep json] {len(deep)} bytes, 50,000 levels → {answers}")
