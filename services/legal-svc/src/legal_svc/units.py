@@ -7,6 +7,7 @@ in grid-svc moves its legal records with it.
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,9 +16,11 @@ from legal_svc.db import grid
 from shared.grid_replica import GridUnit
 from shared.identity import Identity
 from shared.problems import not_found, unprocessable
-from shared.scope import in_subtree, scope_condition
+from shared.scope import in_subtree, path_in_scope, scope_condition
 
 units_table = grid.table
+
+T = TypeVar("T")
 
 
 async def unit_for_write(session: AsyncSession, identity: Identity, unit_id: str, *, field: str = "unit_id") -> GridUnit:
@@ -31,10 +34,18 @@ async def unit_for_write(session: AsyncSession, identity: Identity, unit_id: str
 async def record_in_scope(session: AsyncSession, identity: Identity, unit_id: str, what: str) -> GridUnit:
     """The unit of a loaded record, or 404 (named after the record) when it lies outside scope."""
     unit = await grid.get(session, unit_id)
-    scope_path = await grid.scope_path(session, identity)
-    if unit is None or not (identity.unrestricted or (scope_path is not None and unit.path.startswith(scope_path))):
+    if unit is None or not path_in_scope(unit.path, identity, await grid.scope_path(session, identity)):
         raise not_found(what)
     return unit
+
+
+async def load_in_scope(session: AsyncSession, identity: Identity, model: type[T], record_id: str, what: str) -> T:
+    """A stored record whose unit lies in the caller's scope; 404 (named after the record) otherwise."""
+    record = await session.get(model, record_id)
+    if record is None:
+        raise not_found(what)
+    await record_in_scope(session, identity, record.unit_id, what)
+    return record
 
 
 async def scoped(

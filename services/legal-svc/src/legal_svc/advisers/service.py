@@ -25,7 +25,7 @@ from legal_svc.advisers.models import (
     LegalAffairClose,
     LegalAffairCreate,
 )
-from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
+from legal_svc.units import load_in_scope, record_in_scope, scoped, unit_for_write, units_table
 from shared.events.legal import ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity
 from shared.ids import new_id
@@ -47,11 +47,7 @@ async def create_adviser(session: AsyncSession, *, identity: Identity, data: Adv
 
 async def get_adviser(session: AsyncSession, *, identity: Identity, adviser_id: str) -> Adviser:
     """An adviser whose unit lies in the caller's scope, else 404."""
-    adviser = await session.get(Adviser, adviser_id)
-    if adviser is None:
-        raise not_found("adviser")
-    await record_in_scope(session, identity, adviser.unit_id, "adviser")
-    return adviser
+    return await load_in_scope(session, identity, Adviser, adviser_id, "adviser")
 
 
 async def _active_adviser(session: AsyncSession, adviser_id: str, on: date, field: str) -> Adviser:
@@ -196,11 +192,7 @@ async def record_consultation(session: AsyncSession, *, identity: Identity, data
 
 async def get_consultation(session: AsyncSession, *, identity: Identity, consultation_id: str) -> Consultation:
     """A consultation in scope, else 404."""
-    consultation = await session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise not_found("consultation")
-    await record_in_scope(session, identity, consultation.unit_id, "consultation")
-    return consultation
+    return await load_in_scope(session, identity, Consultation, consultation_id, "consultation")
 
 
 async def follow_up_consultation(
@@ -263,11 +255,7 @@ async def open_affair(session: AsyncSession, *, identity: Identity, data: LegalA
 
 async def get_affair(session: AsyncSession, *, identity: Identity, affair_id: str) -> LegalAffair:
     """A legal affair in scope, else 404."""
-    affair = await session.get(LegalAffair, affair_id)
-    if affair is None:
-        raise not_found("legal affair")
-    await record_in_scope(session, identity, affair.unit_id, "legal affair")
-    return affair
+    return await load_in_scope(session, identity, LegalAffair, affair_id, "legal affair")
 
 
 async def close_affair(session: AsyncSession, *, identity: Identity, affair_id: str, data: LegalAffairClose) -> LegalAffair:

@@ -46,7 +46,7 @@ from legal_svc.cases.models import (
 )
 from legal_svc.db import grid
 from legal_svc.roster.handlers import is_party_member
-from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
+from legal_svc.units import load_in_scope, scoped, unit_for_write, units_table
 from shared.events.legal import CaseConcluded, CaseRegistered, MediatorRef
 from shared.grid_replica import GridUnit
 from shared.identity import Identity
@@ -54,7 +54,7 @@ from shared.ids import new_id
 from shared.local_time import SHANGHAI, today
 from shared.outbox import emit
 from shared.personal_data import mask_name
-from shared.problems import conflict, not_found, unprocessable
+from shared.problems import conflict, unprocessable
 
 # Town names drop their administrative suffix in case numbers: 禹王镇 → 禹王调〔2026〕12号.
 _TOWN_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
@@ -168,11 +168,7 @@ async def register_case(session: AsyncSession, *, identity: Identity, data: Case
 
 async def get_case(session: AsyncSession, *, identity: Identity, case_id: str) -> Case:
     """A case whose unit lies in the caller's scope, else 404 (its existence does not leak)."""
-    case = await session.get(Case, case_id)
-    if case is None:
-        raise not_found("case")
-    await record_in_scope(session, identity, case.unit_id, "case")
-    return case
+    return await load_in_scope(session, identity, Case, case_id, "case")
 
 
 def _outcome(case: Case) -> str | None:

@@ -27,7 +27,7 @@ from legal_svc.enforcement.models import (
     Rectification,
     RectificationDone,
 )
-from legal_svc.units import record_in_scope, scoped, unit_for_write, units_table
+from legal_svc.units import load_in_scope, scoped, unit_for_write, units_table
 from shared.events.legal import CampaignLogged
 from shared.identity import Identity
 from shared.ids import new_id
@@ -66,11 +66,7 @@ async def create_officer(session: AsyncSession, *, identity: Identity, data: Off
 
 async def get_officer(session: AsyncSession, *, identity: Identity, officer_id: str) -> Officer:
     """An officer in scope, else 404."""
-    officer = await session.get(Officer, officer_id)
-    if officer is None:
-        raise not_found("officer")
-    await record_in_scope(session, identity, officer.unit_id, "officer")
-    return officer
+    return await load_in_scope(session, identity, Officer, officer_id, "officer")
 
 
 async def renew_certificate(session: AsyncSession, *, identity: Identity, officer_id: str, data: CertificateRenewal) -> Officer:
@@ -235,11 +231,7 @@ async def record_inspection(session: AsyncSession, *, identity: Identity, data: 
 
 async def get_inspection(session: AsyncSession, *, identity: Identity, inspection_id: str) -> Inspection:
     """An inspection in scope, else 404."""
-    inspection = await session.get(Inspection, inspection_id)
-    if inspection is None:
-        raise not_found("inspection")
-    await record_in_scope(session, identity, inspection.unit_id, "inspection")
-    return inspection
+    return await load_in_scope(session, identity, Inspection, inspection_id, "inspection")
 
 
 async def mark_rectified(session: AsyncSession, *, identity: Identity, inspection_id: str, data: RectificationDone) -> Inspection:

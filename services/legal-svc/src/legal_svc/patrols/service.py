@@ -25,14 +25,14 @@ from legal_svc.patrols.models import (
     TeamCreate,
     TeamPublic,
 )
-from legal_svc.units import record_in_scope, scoped, unit_for_write
+from legal_svc.units import load_in_scope, scoped, unit_for_write
 from shared.events.legal import PatrolLogged
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import SHANGHAI
 from shared.outbox import emit
 from shared.personal_data import mask_phone
-from shared.problems import conflict, not_found, unprocessable
+from shared.problems import conflict, unprocessable
 
 # --- teams ------------------------------------------------------------------------------------
 
@@ -68,11 +68,7 @@ async def create_team(session: AsyncSession, *, identity: Identity, data: TeamCr
 
 async def get_team(session: AsyncSession, *, identity: Identity, team_id: str) -> PatrolTeam:
     """A team in scope, else 404."""
-    team = await session.get(PatrolTeam, team_id)
-    if team is None:
-        raise not_found("patrol team")
-    await record_in_scope(session, identity, team.unit_id, "patrol team")
-    return team
+    return await load_in_scope(session, identity, PatrolTeam, team_id, "patrol team")
 
 
 async def list_teams_query(session: AsyncSession, *, identity: Identity, under: str | None) -> Select:
@@ -111,11 +107,7 @@ async def post_officer(session: AsyncSession, *, identity: Identity, data: Offic
 
 async def get_officer(session: AsyncSession, *, identity: Identity, officer_id: str) -> AuxiliaryOfficer:
     """A posting in scope, else 404."""
-    officer = await session.get(AuxiliaryOfficer, officer_id)
-    if officer is None:
-        raise not_found("auxiliary officer")
-    await record_in_scope(session, identity, officer.unit_id, "auxiliary officer")
-    return officer
+    return await load_in_scope(session, identity, AuxiliaryOfficer, officer_id, "auxiliary officer")
 
 
 async def end_posting(session: AsyncSession, *, identity: Identity, officer_id: str, ends_on: date) -> AuxiliaryOfficer:
@@ -213,11 +205,7 @@ async def log_patrol(session: AsyncSession, *, identity: Identity, data: PatrolC
 
 async def get_patrol(session: AsyncSession, *, identity: Identity, patrol_id: str) -> PatrolLog:
     """A patrol log in scope, else 404."""
-    patrol = await session.get(PatrolLog, patrol_id)
-    if patrol is None:
-        raise not_found("patrol")
-    await record_in_scope(session, identity, patrol.unit_id, "patrol")
-    return patrol
+    return await load_in_scope(session, identity, PatrolLog, patrol_id, "patrol")
 
 
 async def list_patrols_query(

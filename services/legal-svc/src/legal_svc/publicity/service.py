@@ -19,7 +19,7 @@ from legal_svc.publicity.models import (
     TeamKind,
     TeamPublic,
 )
-from legal_svc.units import record_in_scope, scoped, unit_for_write
+from legal_svc.units import load_in_scope, scoped, unit_for_write
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import today
@@ -58,11 +58,7 @@ async def create_team(session: AsyncSession, *, identity: Identity, data: TeamCr
 
 async def get_team(session: AsyncSession, *, identity: Identity, team_id: str) -> PublicityTeam:
     """A team in scope, else 404."""
-    team = await session.get(PublicityTeam, team_id)
-    if team is None:
-        raise not_found("publicity team")
-    await record_in_scope(session, identity, team.unit_id, "publicity team")
-    return team
+    return await load_in_scope(session, identity, PublicityTeam, team_id, "publicity team")
 
 
 async def disband_team(session: AsyncSession, *, identity: Identity, team_id: str, disbanded_on: date) -> PublicityTeam:
