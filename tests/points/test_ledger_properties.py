@@ -163,7 +163,7 @@ async def _scenario(url: str, points: int, cap: int, operations: list[tuple]) ->
                     expected = sum(v for (m, r, p), v in net.items() if m == member["id"] and p == month)
                     assert finals[member["id"]] == expected
 
-        async with db.session() as session:
+        async with db.snapshot() as session:
             for member in members:
                 by_period = dict((await session.execute(
                     select(Balance.period, Balance.points).where(Balance.member_id == member["id"]))).all())

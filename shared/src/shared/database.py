@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from shared.outbox import PENDING_EVENTS, OutboxWriter
 
@@ -25,13 +29,17 @@ def normalise_url(url: str) -> str:
 
 
 class Database:
-    """One engine, a session factory and the write discipline for the backend in use.
+    """Two pools on one database: autocommit reads and transactional writes.
+
+    Reads run in autocommit mode on their own pool: one statement is one round trip, with no
+    BEGIN/ROLLBACK around it and no isolation level switched per checkout (a read session
+    refuses to flush, so nothing can be written through it). Writes run in transactions.
 
     SQLite takes one writer at a time; contending writers wait on its file lock and
     spike latency, so writes in this process are serialised with an asyncio lock.
     """
 
-    def __init__(self, url: str, *, outbox: OutboxWriter | None = None, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, outbox: OutboxWriter | None = None, pool_size: int = 5, max_overflow: int = 5) -> None:
         self.outbox = outbox
         self.url = normalise_url(url)
         parsed = make_url(self.url)
@@ -42,13 +50,20 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            # Overflow connections are closed when returned (some churn under bursts above pool_size), which keeps the
-            # idle footprint at pool_size: keeping all 2 × pool_size open exhausted a shared PostgreSQL's max_connections.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # Each pool keeps pool_size connections; overflow ones are closed when returned (some churn in bursts),
+            # so a process holds at most 2 × (pool_size + max_overflow) of PostgreSQL's max_connections.
+            # No pre-ping (a round trip per checkout): a connection the server closed is dropped at checkout, and
+            # one that dies in use invalidates its pool and answers that one request 503 (retryable).
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.reader: AsyncEngine = create_async_engine(self.url, isolation_level="AUTOCOMMIT", **kwargs)
+        for engine in (self.engine, self.reader):
+            if self.is_sqlite:
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            else:
+                event.listen(engine.sync_engine, "checkout", _drop_closed_connection)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.reader, sync_session_class=ReadSession, expire_on_commit=False, autoflush=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._commit_listeners: list[Callable[[], None]] = []
 
@@ -58,9 +73,31 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read session; nothing it does is committed."""
-        async with self.sessionmaker() as session:
+        """A read session in autocommit mode: each query is its own snapshot, and results cannot be streamed
+        (use `snapshot()` for both). It refuses to flush: writes go through `transaction()`."""
+        async with self._read_sessions() as session:
             yield session
+
+    async def fetch_one(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Row | None:
+        """The first row of a Core query, or None: the hot-path read (one round trip, no ORM session).
+        Columns are attributes of the row, so API models validate it `from_attributes`.
+
+        Hot paths build `statement` once at import with named `bindparam`s, so SQLAlchemy finds
+        its compiled form in the cache instead of rebuilding and hashing the query per request.
+        """
+        async with self.reader.connect() as conn:
+            return (await conn.execute(statement, params)).first()
+
+    async def fetch_all(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
+        """Every row of a Core query (see `fetch_one`)."""
+        async with self.reader.connect() as conn:
+            return (await conn.execute(statement, params)).all()
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read session inside one transaction: every query sees the same snapshot, and results can be streamed."""
+        async with self.sessionmaker(sync_session_class=ReadSession, autoflush=False) as session:
+            yield session  # begun by the first query, rolled back on close
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -81,12 +118,30 @@ class Database:
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        await self.reader.dispose()
+
+
+class ReadSession(Session):
+    """The session behind `Database.session()`: reads only."""
+
+
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_writes(session: Session, _context, _instances) -> None:  # noqa: ANN001 - SQLAlchemy event signature
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read session cannot write: use Database.transaction()")
+
+
+def _drop_closed_connection(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001 - pool event signature
+    # The driver notices a connection the server closed (restart, terminated backend) without a round trip;
+    # raising DisconnectionError makes the pool discard it and hand out another.
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("connection closed by the server")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API types

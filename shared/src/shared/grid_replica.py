@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, func, literal, select, update
+from sqlalchemy import Column, DateTime, Index, Label, MetaData, String, Table, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.base import DomainEvent
@@ -22,7 +22,7 @@ from shared.identity import CurrentIdentity, Identity
 from shared.inbox import Handler
 from shared.pagination import Page, PageDep
 from shared.problems import not_found
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import caller_scope_path, in_subtree, path_in_scope, scope_condition
 from shared.service import DatabaseDep
 
 
@@ -129,6 +129,10 @@ class GridReplica:
         if identity.unrestricted or identity.scope_unit_id is None:
             return None
         return await session.scalar(select(self.table.c.path).where(self.table.c.id == identity.scope_unit_id))
+
+    def scope_path_column(self) -> Label:
+        """The caller's scope path as a column of a one-round-trip read (see `shared.scope.fetch_in_scope`)."""
+        return caller_scope_path(self.table.c.id, self.table.c.path)
 
     async def get(self, session: AsyncSession, unit_id: str) -> GridUnit | None:
         """One unit of the replica, or None."""

@@ -7,13 +7,14 @@ trusts an unsigned header.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
 import jwt
 from fastapi import Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.problems import Problem
 
@@ -44,6 +45,9 @@ class Role(StrEnum):
 
 class Identity(BaseModel):
     """Who is calling, in which role, and which unit's subtree they may see."""
+
+    # Frozen: one verified identity is shared by every request that presents the same token.
+    model_config = ConfigDict(frozen=True)
 
     subject: str = Field(description="user id, API key id or service name")
     name: str = ""
@@ -79,11 +83,41 @@ def issue_identity_token(identity: Identity, secret: str, *, ttl_seconds: int = 
 
 def verify_identity_token(token: str, secret: str) -> Identity:
     """Check signature, audience and expiry; raise 401 otherwise."""
-    try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE, issuer=_ISSUER)
-        return Identity.model_validate(claims["idn"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise Problem(401, "unauthenticated", f"invalid identity token: {type(exc).__name__}") from exc
+    return _verified.identity(token, secret)
+
+
+class _VerifiedTokens:
+    """Identities of recently verified tokens, until each token expires.
+
+    The gateway signs one token per caller for a minute, and a caller's requests repeat it:
+    remembering the result skips the HMAC and claim parsing on all but the first request.
+    Only a token verified with the same secret is found again.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._known: dict[tuple[str, str], tuple[Identity, float]] = {}
+
+    def identity(self, token: str, secret: str) -> Identity:
+        key = (secret, token)
+        known = self._known.get(key)
+        if known is not None:
+            if time.time() < known[1]:
+                return known[0]
+            del self._known[key]
+        try:
+            claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE, issuer=_ISSUER)
+            identity = Identity.model_validate(claims["idn"])
+            expires = float(claims["exp"])
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+            raise Problem(401, "unauthenticated", f"invalid identity token: {type(exc).__name__}") from exc
+        if len(self._known) >= self.capacity:
+            del self._known[next(iter(self._known))]  # the oldest entry: dicts keep insertion order
+        self._known[key] = (identity, expires)
+        return identity
+
+
+_verified = _VerifiedTokens()
 
 
 async def current_identity(request: Request) -> Identity:

@@ -6,10 +6,15 @@ Every unit under X has X's path as prefix, so a subtree is one indexed range sca
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, bindparam, false, true
-from sqlalchemy.orm import InstrumentedAttribute
+from typing import Any
 
+from sqlalchemy import ColumnElement, Label, Row, bindparam, false, select, true
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import Executable
+
+from shared.database import Database
 from shared.identity import Identity
+from shared.problems import not_found
 
 _ESCAPE = "!"
 
@@ -45,3 +50,18 @@ def path_in_scope(path: str | None, identity: Identity, scope_path: str | None) 
     if identity.unrestricted:
         return True
     return path is not None and scope_path is not None and path.startswith(scope_path)
+
+
+def caller_scope_path(units_id: ColumnElement, units_path: ColumnElement) -> Label:
+    """A column `scope_path` holding the path of the caller's scope unit (bind `scope_unit_id`), so a read
+    checks scope in the same round trip that loads the record (see `fetch_in_scope`)."""
+    return select(units_path).where(units_id == bindparam("scope_unit_id")).scalar_subquery().label("scope_path")
+
+
+async def fetch_in_scope(db: Database, statement: Executable, identity: Identity, *, path: str, record: str, **params: Any) -> Row:
+    """The one row of `statement` (which selects `caller_scope_path`) whose `path` column lies in the caller's
+    scope; 404 naming `record` when there is none or it lies outside."""
+    row = await db.fetch_one(statement, {**params, "scope_unit_id": identity.scope_unit_id})
+    if row is None or not path_in_scope(getattr(row, path), identity, row.scope_path):
+        raise not_found(record)
+    return row

@@ -73,6 +73,8 @@ def build_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(
             settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
             outbox=OutboxWriter(tables.outbox, source=settings.event_source, max_bytes=settings.event_max_bytes),
         )
         bus = EventBus(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from legal_svc.db import grid
@@ -37,6 +37,16 @@ async def record_in_scope(session: AsyncSession, identity: Identity, unit_id: st
     if unit is None or not path_in_scope(unit.path, identity, await grid.scope_path(session, identity)):
         raise not_found(what)
     return unit
+
+
+def with_unit_scope(table: Table) -> Select:
+    """Every column of a record `table` (with `unit_id`), its unit's `unit_path` and the caller's `scope_path`,
+    for one-round-trip reads with `shared.scope.fetch_in_scope` (bind `record_id`)."""
+    return (
+        select(table, units_table.c.path.label("unit_path"), grid.scope_path_column())
+        .join(units_table, units_table.c.id == table.c.unit_id)
+        .where(table.c.id == bindparam("record_id"))
+    )
 
 
 async def load_in_scope(session: AsyncSession, identity: Identity, model: type[T], record_id: str, what: str) -> T:

@@ -28,7 +28,7 @@ def verify(branch: str | None = typer.Option(None, help="one branch (village uni
     async def run() -> bool:
         database = Database(PointsSettings().database_url)
         try:
-            async with database.session() as session:
+            async with database.snapshot() as session:
                 report = await verify_chains(session, identity=None, branch_unit_id=branch)
         finally:
             await database.dispose()

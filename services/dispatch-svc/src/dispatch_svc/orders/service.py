@@ -6,9 +6,10 @@ event in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import HANDLERS, ORDERING, is_handler, require_role, scope_path
@@ -23,6 +24,7 @@ from dispatch_svc.providers.models import Provider, ProviderService
 from dispatch_svc.providers.service import used_capacity
 from dispatch_svc.roster.handlers import is_party_member
 from dispatch_svc.roster.models import Household, Liaison, Person
+from shared.database import Database
 from shared.events.dispatch import OrderCompleted, OrderDispatched, OrderEvaluated, OrderReturned, OrderSubmitted
 from shared.identity import Identity, require_write
 from shared.ids import new_id
@@ -146,10 +148,26 @@ def _own_condition(identity: Identity):  # noqa: ANN202 - a SQL condition
     return or_(*conditions)
 
 
-def _is_own(order: Order, identity: Identity) -> bool:
+def _is_own(order: Order | Row, identity: Identity) -> bool:
     return order.entered_by == identity.subject or (
         identity.person_id is not None and identity.person_id in (order.requester_person_id, order.assignee_person_id)
     )
+
+
+ORDER_WITH_SCOPE = select(Order.__table__, grid.scope_path_column()).where(Order.id == bindparam("order_id"))
+TRANSITIONS_OF = (
+    select(OrderTransition.__table__)
+    .where(OrderTransition.order_id == bindparam("order_id"))
+    .order_by(OrderTransition.at, OrderTransition.id)
+)
+
+
+async def read_order(db: Database, *, identity: Identity, order_id: str) -> tuple[Row, Sequence[Row]]:
+    """An order the caller may see (as `get_order`) and its history, oldest first, as rows: two round trips."""
+    order = await db.fetch_one(ORDER_WITH_SCOPE, {"order_id": order_id, "scope_unit_id": identity.scope_unit_id})
+    if order is None or not (path_in_scope(order.unit_path, identity, order.scope_path) if is_handler(identity) else _is_own(order, identity)):
+        raise not_found("order")
+    return order, await db.fetch_all(TRANSITIONS_OF, {"order_id": order_id})
 
 
 async def get_order(session: AsyncSession, *, identity: Identity, order_id: str, for_update: bool = False) -> Order:

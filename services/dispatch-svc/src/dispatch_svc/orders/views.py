@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import ORGANISERS, require_role, scope_path
@@ -24,6 +26,7 @@ from dispatch_svc.orders.models import (
     OrderCreate,
     OrderDetail,
     OrderPublic,
+    OrderTransition,
     ReasonBody,
     TransitionPublic,
 )
@@ -40,9 +43,9 @@ from shared.service import DatabaseDep
 router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
 
 
-def public(order: Order, identity: Identity, *, in_list: bool) -> OrderPublic:
-    """The API shape of an order, the phone masked as this caller must see it."""
-    data = order.model_dump()
+def public(order: Order | Row, identity: Identity, *, in_list: bool) -> OrderPublic:
+    """The API shape of an order (a loaded record or a row of its columns), the phone masked as this caller must see it."""
+    data = order._asdict() if isinstance(order, Row) else order.model_dump()
     data["contact_phone"] = phone_for(identity, order.contact_phone, in_list=in_list)
     data["allowed_actions"] = allowed_actions(order.status)
     return OrderPublic.model_validate(data)
@@ -50,7 +53,11 @@ def public(order: Order, identity: Identity, *, in_list: bool) -> OrderPublic:
 
 async def detail(session: AsyncSession, order: Order, identity: Identity) -> OrderDetail:
     """An order with its recorded history."""
-    history = await service.transitions_of(session, order.id)
+    return to_detail(order, await service.transitions_of(session, order.id), identity)
+
+
+def to_detail(order: Order | Row, history: Sequence[OrderTransition | Row], identity: Identity) -> OrderDetail:
+    """The API shape of an order with its history."""
     return OrderDetail(
         **public(order, identity, in_list=False).model_dump(),
         transitions=[TransitionPublic.model_validate(t, from_attributes=True) for t in history],
@@ -112,9 +119,8 @@ async def list_orders(
 @router.get("/{order_id}", response_model=OrderDetail, summary="Read an order with its history")
 async def read_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity) -> OrderDetail:
     """One order and every transition (who, when, from, to, why); 404 outside scope."""
-    async with db.session() as session:
-        order = await service.get_order(session, identity=identity, order_id=order_id)
-        return await detail(session, order, identity)
+    order, history = await service.read_order(db, identity=identity, order_id=order_id)
+    return to_detail(order, history, identity)
 
 
 class LiaisonOption(BaseModel):

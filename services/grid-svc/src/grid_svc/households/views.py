@@ -72,10 +72,7 @@ async def list_households(
 @router.get("/{household_id}", response_model=HouseholdPublic, summary="Read a household")
 async def read_household(household_id: str, db: DatabaseDep, identity: CurrentIdentity) -> HouseholdPublic:
     """One household; 404 when missing or outside the caller's scope."""
-    async with db.session() as session:
-        household = await service.get_household(session, identity=identity, household_id=household_id)
-        names = await service.head_names(session, [household])
-    return service.to_public(household, names)
+    return await service.read_household(db, identity=identity, household_id=household_id)
 
 
 @router.patch("/{household_id}", response_model=HouseholdPublic, summary="Update a household")

@@ -7,20 +7,21 @@ from typing import Any
 
 from shapely.geometry import shape
 from shapely.validation import explain_validity
-from sqlalchemy import CompoundSelect, Date, Select, func, insert, literal, select, union_all, update
+from sqlalchemy import CompoundSelect, Date, Row, Select, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
 from grid_svc.households.models import Household
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
+from shared.database import Database
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.identity import Identity, Role
 from shared.ids import new_id
 from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import child_path, in_subtree, path_in_scope, scope_condition
+from shared.scope import caller_scope_path, child_path, fetch_in_scope, in_subtree, path_in_scope, scope_condition
 
 
 async def scope_path_of(session: AsyncSession, identity: Identity) -> str | None:
@@ -28,6 +29,14 @@ async def scope_path_of(session: AsyncSession, identity: Identity) -> str | None
     if identity.unrestricted or identity.scope_unit_id is None:
         return None
     return await session.scalar(select(Unit.path).where(Unit.id == identity.scope_unit_id))
+
+
+UNIT_IN_SCOPE = select(Unit.__table__, caller_scope_path(Unit.id, Unit.path)).where(Unit.id == bindparam("unit_id"))
+
+
+async def read_unit(db: Database, *, identity: Identity, unit_id: str) -> Row:
+    """The unit `unit_id` as a row, if it lies in the caller's scope, else 404 (one round trip)."""
+    return await fetch_in_scope(db, UNIT_IN_SCOPE, identity, path="path", record="unit", unit_id=unit_id)
 
 
 async def get_unit(session: AsyncSession, *, identity: Identity, unit_id: str) -> Unit:

@@ -90,9 +90,7 @@ async def list_units(
 @router.get("/{unit_id}", response_model=UnitDetail, summary="Read a unit")
 async def read_unit(unit_id: str, db: DatabaseDep, identity: CurrentIdentity) -> UnitDetail:
     """One unit with its boundary; 404 when missing or outside the caller's scope."""
-    async with db.session() as session:
-        unit = await service.get_unit(session, identity=identity, unit_id=unit_id)
-    return UnitDetail.model_validate(unit, from_attributes=True)
+    return UnitDetail.model_validate(await service.read_unit(db, identity=identity, unit_id=unit_id), from_attributes=True)
 
 
 @router.patch("/{unit_id}", response_model=UnitPublic, summary="Rename a unit")

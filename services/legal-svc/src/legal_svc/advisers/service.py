@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from legal_svc.access import require_legal_admin, require_legal_staff, sees_personal_data
@@ -25,13 +25,15 @@ from legal_svc.advisers.models import (
     LegalAffairClose,
     LegalAffairCreate,
 )
-from legal_svc.units import load_in_scope, record_in_scope, scoped, unit_for_write, units_table
+from legal_svc.units import load_in_scope, record_in_scope, scoped, unit_for_write, units_table, with_unit_scope
+from shared.database import Database
 from shared.events.legal import ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.outbox import emit
 from shared.personal_data import mask_name, mask_phone
 from shared.problems import conflict, not_found, unprocessable
+from shared.scope import fetch_in_scope
 
 # --- advisers ---------------------------------------------------------------------------------
 
@@ -158,9 +160,9 @@ async def list_assignments_query(
 # --- consultations ----------------------------------------------------------------------------
 
 
-def consultation_public(consultation: Consultation, *, full: bool) -> ConsultationPublic:
-    """The API shape of a consultation; the asker is masked unless `full`."""
-    data = consultation.model_dump()
+def consultation_public(consultation: Consultation | Row, *, full: bool) -> ConsultationPublic:
+    """The API shape of a consultation (a loaded record or a row of its columns); the asker is masked unless `full`."""
+    data = consultation._asdict() if isinstance(consultation, Row) else consultation.model_dump()
     if not full:
         data["asker_name"] = mask_name(consultation.asker_name)
         data["asker_phone"] = mask_phone(consultation.asker_phone)
@@ -188,6 +190,15 @@ async def record_consultation(session: AsyncSession, *, identity: Identity, data
         ),
     )
     return consultation
+
+
+CONSULTATION_IN_SCOPE = with_unit_scope(Consultation.__table__)
+
+
+async def read_consultation(db: Database, *, identity: Identity, consultation_id: str) -> ConsultationPublic:
+    """A consultation in scope, masked as this caller must see it, else 404 (one round trip)."""
+    row = await fetch_in_scope(db, CONSULTATION_IN_SCOPE, identity, path="unit_path", record="consultation", record_id=consultation_id)
+    return consultation_public(row, full=consultation_full_for(identity))
 
 
 async def get_consultation(session: AsyncSession, *, identity: Identity, consultation_id: str) -> Consultation:

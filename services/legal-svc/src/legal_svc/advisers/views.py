@@ -166,9 +166,7 @@ async def list_consultations(
 @router.get("/consultations/{consultation_id}", response_model=ConsultationPublic, summary="Read a consultation")
 async def read_consultation(consultation_id: str, db: DatabaseDep, identity: CurrentIdentity) -> ConsultationPublic:
     """One consultation; the asker is shown whole only to roles that handle legal work in person."""
-    async with db.session() as session:
-        consultation = await service.get_consultation(session, identity=identity, consultation_id=consultation_id)
-    return service.consultation_public(consultation, full=service.consultation_full_for(identity))
+    return await service.read_consultation(db, identity=identity, consultation_id=consultation_id)
 
 
 @router.post("/consultations/{consultation_id}/follow-up", response_model=ConsultationPublic, summary="Follow up a consultation")

@@ -85,5 +85,5 @@ async def reverse_entry(entry_id: str, body: EntryReverse, db: DatabaseDep, iden
 async def verify_ledger(db: DatabaseDep, identity: CurrentIdentity, branch_unit_id: str | None = None) -> VerifyReport:
     """Re-walk each branch's chain in scope and report the first broken link of each
     (`hash_mismatch`, `prev_hash_mismatch`, `sequence_gap`, `head_mismatch`)."""
-    async with db.session() as session:
+    async with db.snapshot() as session:
         return await service.verify_chains(session, identity=identity, branch_unit_id=branch_unit_id)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy import Row, Select, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.db import grid
 from points_svc.members.models import Member
 from points_svc.tree import branch_of, town_of
+from shared.database import Database
 from shared.events.envelope import Envelope
 from shared.events.grid import MemberJoined, MemberLeft
 from shared.identity import Identity
 from shared.problems import not_found
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import fetch_in_scope, in_subtree, path_in_scope, scope_condition
 
 
 async def on_member_joined(session: AsyncSession, event: MemberJoined, _: Envelope) -> None:
@@ -78,6 +79,14 @@ async def active_member_for_person(session: AsyncSession, person_id: str) -> Mem
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+MEMBER_IN_SCOPE = select(Member.__table__, grid.scope_path_column()).where(Member.id == bindparam("member_id"))
+
+
+async def read_member(db: Database, *, identity: Identity, member_id: str) -> Row:
+    """The member as a row if they lie in the caller's scope, else 404 (one round trip)."""
+    return await fetch_in_scope(db, MEMBER_IN_SCOPE, identity, path="unit_path", record="member", member_id=member_id)
 
 
 async def get_member(session: AsyncSession, *, identity: Identity, member_id: str) -> Member:

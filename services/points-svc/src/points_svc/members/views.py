@@ -43,9 +43,7 @@ async def list_members(
 @router.get("/members/{member_id}", response_model=MemberPublic, summary="Read a party member")
 async def read_member(member_id: str, db: DatabaseDep, identity: CurrentIdentity) -> MemberPublic:
     """One member of the roster; 404 when unknown or outside the caller's scope."""
-    async with db.session() as session:
-        member = await service.get_member(session, identity=identity, member_id=member_id)
-    return MemberPublic.model_validate(member, from_attributes=True)
+    return MemberPublic.model_validate(await service.read_member(db, identity=identity, member_id=member_id), from_attributes=True)
 
 
 @router.get("/members/{member_id}/balance", response_model=MemberBalance, summary="A member's points balance")
