@@ -19,6 +19,7 @@ from grid_svc.party import service as party
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
 from grid_svc.people import service as people
 from grid_svc.people.models import Gender, MembershipCreate, Person, PersonCreate, PersonUpdate, Relation
+from grid_svc.transfer.bulk import BulkRegistry, UseCaseNeeded
 from grid_svc.transfer.sheets import SHEETS, Rows
 from grid_svc.units import service as units
 from grid_svc.units.models import Unit, UnitCreate
@@ -61,15 +62,17 @@ def _blank(value: str | None) -> str | None:
 class _Importer:
     """Applies rows through the same service functions as the API, collecting every row's error."""
 
-    def __init__(self, session: AsyncSession, identity: Identity) -> None:
+    def __init__(self, session: AsyncSession, identity: Identity, scope_path: str | None) -> None:
         self.session = session
         self.identity = identity
+        # The caller's scope cannot move during an import: its path is looked up once.
+        self.scope_path = scope_path
         self.errors: list[RowError] = []
         self.counts: dict[str, SheetCounts] = {}
 
     async def unit(self, full_code: str) -> Unit:
         unit = await self.session.scalar(select(Unit).where(Unit.full_code == full_code).limit(1))
-        if unit is None or not path_in_scope(unit.path, self.identity, await units.scope_path_of(self.session, self.identity)):
+        if unit is None or not path_in_scope(unit.path, self.identity, self.scope_path):
             raise Problem(422, "unknown_code", f"no unit with code {full_code} in your scope")
         return unit
 
@@ -111,7 +114,7 @@ class _Importer:
         parent_code = _blank(cells.get("parent_code"))
         full_code = f"{parent_code}.{data.code}" if parent_code else data.code
         existing = await self.session.scalar(select(Unit).where(Unit.full_code == full_code).limit(1))
-        if existing is not None and path_in_scope(existing.path, self.identity, await units.scope_path_of(self.session, self.identity)):
+        if existing is not None and path_in_scope(existing.path, self.identity, self.scope_path):
             if existing.level != data.level:
                 raise Problem(422, "invalid_level", f"{full_code} is a {existing.level.value}, not a {data.level.value}")
             if existing.name == data.name:
@@ -251,10 +254,18 @@ class ImportRejected(Exception):
         self.errors = errors
 
 
-async def import_sheets(session: AsyncSession, *, identity: Identity, sheets: dict[str, Rows], dry_run: bool) -> ImportReport:
-    """Apply every sheet in order; raise ImportRejected (rolling back) on any row error or for a dry run."""
+async def import_sheets(
+    session: AsyncSession, *, identity: Identity, sheets: dict[str, Rows], dry_run: bool, bulk: bool = True
+) -> ImportReport:
+    """Apply every sheet in order; raise ImportRejected (rolling back) on any row error or for a dry run.
+
+    With `bulk` (always, but in tests that compare both ways), rows that register new households, people,
+    members and household links are checked on records looked up once per sheet and inserted in batches
+    (`transfer.bulk`); every other row runs its single-record use case, as all rows do without `bulk`.
+    """
     require_grid_admin(identity)
-    importer = _Importer(session, identity)
+    scope_path = await units.scope_path_of(session, identity)
+    importer = _Importer(session, identity, scope_path)
     handlers = {
         "units": importer.unit_row,
         "households": importer.household_row,
@@ -263,17 +274,57 @@ async def import_sheets(session: AsyncSession, *, identity: Identity, sheets: di
         "roles": importer.role_row,
         "liaisons": importer.liaison_row,
     }
+    registry = BulkRegistry(session, identity, scope_path) if bulk else None
+    fast = (
+        {
+            "households": registry.household_row,
+            "people": registry.person_row,
+            "members": registry.member_row,
+            "liaisons": registry.liaison_row,
+        }
+        if registry is not None
+        else {}
+    )
     for sheet in SHEETS:
         if sheet in sheets:
             rows = sheets[sheet]
             if sheet == "units":
                 # Parents first, whatever the order in the file.
                 rows = sorted(rows, key=lambda r: len([p for p in (r[1].get("parent_code") or "").split(".") if p]))
-            await importer.run(sheet, rows, handlers[sheet])
+            handler = handlers[sheet]
+            if registry is not None:
+                if sheet in fast:
+                    await registry.prefetch(sheet, rows)
+                handler = _bulk_or_use_case(registry, fast.get(sheet), handler)
+            await importer.run(sheet, rows, handler)
     report = ImportReport(dry_run=dry_run, applied=not dry_run and not importer.errors, sheets=importer.counts)
     if importer.errors or dry_run:
         raise ImportRejected(report, sorted(importer.errors, key=lambda e: (list(SHEETS).index(e.sheet), e.row)))
+    if registry is not None:
+        await registry.flush()
     return report
+
+
+def _bulk_or_use_case(
+    registry: BulkRegistry,
+    fast: Callable[[dict[str, str]], Awaitable[str]] | None,
+    use_case: Callable[[dict[str, str]], Awaitable[str]],
+) -> Callable[[dict[str, str]], Awaitable[str]]:
+    """A row handler: the bulk path first; the single-record use case, after writing what waits, when it must change a record."""
+
+    async def apply(cells: dict[str, str]) -> str:
+        if fast is not None:
+            try:
+                return await fast(cells)
+            except UseCaseNeeded:
+                pass
+        await registry.flush()
+        try:
+            return await use_case(cells)
+        finally:
+            registry.clear()  # the use case may have changed what was looked up
+
+    return apply
 
 
 async def export_rows(session: AsyncSession, *, identity: Identity, under_id: str, sheets: list[str], full: bool) -> dict[str, list[dict]]:
