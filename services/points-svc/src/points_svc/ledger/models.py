@@ -125,6 +125,31 @@ class EntryCreate(BaseModel):
         return value.strip()
 
 
+# Entries per batch: one transaction, and one stored answer when an Idempotency-Key is given.
+MAX_BATCH = 5000
+
+
+class EntryBatch(BaseModel):
+    """Deeds recorded together: all of them, or none when any is refused."""
+
+    entries: list[EntryCreate] = PydanticField(min_length=1, max_length=MAX_BATCH)
+
+
+class EntryBrief(BaseModel):
+    """An entry recorded by a batch (the rest is what was sent): kept short, a batch's answer may be stored."""
+
+    id: str
+    branch_seq: int
+    period: str
+
+
+class EntryBatchResult(BaseModel):
+    """What a batch recorded, in the order of its entries."""
+
+    recorded: int
+    entries: list[EntryBrief]
+
+
 class EntryReverse(BaseModel):
     """Reverse an entry: the reason is kept with the reversing entry."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from points_svc.ledger.models import (
     ChainHead,
     ChainReport,
     Entry,
+    EntryBrief,
     EntryCreate,
     SourceKind,
     VerifyReport,
@@ -71,6 +72,11 @@ async def writable_period(session: AsyncSession, *, branch_unit_id: str, period:
             )
         ).all()
     )
+    return period_after_notices(states, period, allow_open=allow_open)
+
+
+def period_after_notices(states: dict[str, NoticeStatus], period: str, *, allow_open: bool = False) -> str:
+    """`period`, or the first later month without a notice in `states` (the branch's notices by month)."""
     target = period
     while target in states and not (allow_open and states[target] == NoticeStatus.OPEN):
         target = next_period(target)
@@ -111,11 +117,8 @@ async def _append(session: AsyncSession, *, fields: dict, branch_path: str) -> E
     return entry
 
 
-async def _deed_fields(
-    session: AsyncSession, *, member: Member, rule: Rule, occurred_on: date, description: str, evidence: list[str],
-    recorded_by: str, source_kind: SourceKind, source_ref: str | None, source_event_id: str | None,
-) -> tuple[dict, str]:
-    """Check a deed against its rule (town, dates, evidence, cap) and build its fields; nothing is written."""
+def check_deed(*, member: Member, rule: Rule, occurred_on: date, evidence: list[str]) -> None:
+    """Check a deed against its rule's town and dates, the member's leaving and the evidence; 422 when it does not fit."""
     if rule.town_unit_id != member.town_unit_id:
         raise unprocessable("the rule belongs to another town than the member's", code="rule_not_in_town", loc=["body", "rule_id"])
     if occurred_on > today():
@@ -126,26 +129,50 @@ async def _deed_fields(
         raise unprocessable("the member had left the organisation by then", code="member_left", loc=["body", "occurred_on"])
     if rule.evidence_required and not evidence:
         raise unprocessable(f"rule {rule.code} requires evidence links", code="evidence_required", loc=["body", "evidence"])
-    branch_id, branch_path = branch_of(member.unit_path)
+
+
+def check_cap(*, member: Member, rule: Rule, period: str, total: int) -> None:
+    """422 `monthly_cap_exceeded` when one more entry of `rule` would take the member's `total` in `period` past its cap."""
+    if rule.monthly_cap is not None and abs(total + rule.points) > rule.monthly_cap:
+        raise Problem(
+            422,
+            "monthly_cap_exceeded",
+            f"rule {rule.code} caps a member at {rule.monthly_cap} points per month; "
+            f"{member.name} has {total} in {period} and this entry ({rule.points:+d}) would exceed it",
+            errors=[{"loc": ["body", "rule_id"], "msg": f"monthly cap {rule.monthly_cap} of rule {rule.code}", "type": "monthly_cap_exceeded"}],
+        )
+
+
+def deed_fields(
+    *, member: Member, rule: Rule, occurred_on: date, period: str, description: str, evidence: list[str],
+    recorded_by: str, source_kind: SourceKind, source_ref: str | None, source_event_id: str | None,
+) -> dict:
+    """The fields of a checked deed's entry in `period` (the chain fields are added when it is appended)."""
     occurred_period = period_of(occurred_on)
-    period = await writable_period(session, branch_unit_id=branch_id, period=occurred_period)
-    if rule.monthly_cap is not None:
-        total = await _member_rule_total(session, member_id=member.id, rule_id=rule.id, period=period)
-        if abs(total + rule.points) > rule.monthly_cap:
-            raise Problem(
-                422,
-                "monthly_cap_exceeded",
-                f"rule {rule.code} caps a member at {rule.monthly_cap} points per month; "
-                f"{member.name} has {total} in {period} and this entry ({rule.points:+d}) would exceed it",
-                errors=[{"loc": ["body", "rule_id"], "msg": f"monthly cap {rule.monthly_cap} of rule {rule.code}", "type": "monthly_cap_exceeded"}],
-            )
-    fields = dict(
-        branch_unit_id=branch_id, unit_path=member.unit_path, town_unit_id=member.town_unit_id, member_id=member.id,
-        person_id=member.person_id, member_name=member.name, rule_id=rule.id, rule_code=rule.code, rule_name=rule.name,
-        category=rule.category, points=rule.points, occurred_on=occurred_on, period=period,
+    return dict(
+        branch_unit_id=branch_of(member.unit_path)[0], unit_path=member.unit_path, town_unit_id=member.town_unit_id,
+        member_id=member.id, person_id=member.person_id, member_name=member.name, rule_id=rule.id, rule_code=rule.code,
+        rule_name=rule.name, category=rule.category, points=rule.points, occurred_on=occurred_on, period=period,
         original_period=occurred_period if period != occurred_period else None, description=description, evidence=evidence,
         recorded_by=recorded_by, source_kind=source_kind, source_ref=source_ref, source_event_id=source_event_id,
         reverses_entry_id=None, reason=None,
+    )
+
+
+async def _deed_fields(
+    session: AsyncSession, *, member: Member, rule: Rule, occurred_on: date, description: str, evidence: list[str],
+    recorded_by: str, source_kind: SourceKind, source_ref: str | None, source_event_id: str | None,
+) -> tuple[dict, str]:
+    """Check a deed against its rule (town, dates, evidence, cap) and build its fields; nothing is written."""
+    check_deed(member=member, rule=rule, occurred_on=occurred_on, evidence=evidence)
+    branch_id, branch_path = branch_of(member.unit_path)
+    period = await writable_period(session, branch_unit_id=branch_id, period=period_of(occurred_on))
+    if rule.monthly_cap is not None:
+        total = await _member_rule_total(session, member_id=member.id, rule_id=rule.id, period=period)
+        check_cap(member=member, rule=rule, period=period, total=total)
+    fields = deed_fields(
+        member=member, rule=rule, occurred_on=occurred_on, period=period, description=description, evidence=evidence,
+        recorded_by=recorded_by, source_kind=source_kind, source_ref=source_ref, source_event_id=source_event_id,
     )
     return fields, branch_path
 
@@ -186,6 +213,138 @@ async def record_entry(session: AsyncSession, *, identity: Identity, data: Entry
         session, member=member, rule=rule, occurred_on=data.occurred_on, description=data.description,
         evidence=data.evidence, recorded_by=identity.subject, source_kind=SourceKind.MANUAL,
     )
+
+
+async def record_entries(session: AsyncSession, *, identity: Identity, items: list[EntryCreate]) -> list[EntryBrief]:
+    """Record many deeds by hand in one transaction, each checked as `record_entry` checks one.
+
+    Every branch named is locked first (in a fixed order, so two batches never wait on each other in a
+    circle); then each entry is checked in order, a monthly cap counting the batch's earlier entries as
+    well as the stored ones. Any refusal rejects the whole batch: 422 `batch_rejected`, one error per
+    refused entry (`loc` = body, entries, index, field). Accepted entries are appended to their branch's
+    chain in order, balances kept, and EntryRecorded emitted for each, as one by one.
+    """
+    require_branch_manager(identity)
+    scope_path = await grid.scope_path(session, identity)
+    members = {
+        m.id: m
+        for chunk in _chunks(sorted({i.member_id for i in items}))
+        for m in (await session.execute(select(Member).where(Member.id.in_(chunk)))).scalars()
+    }
+    rules = {
+        r.id: r
+        for chunk in _chunks(sorted({i.rule_id for i in items}))
+        for r in (await session.execute(select(Rule).where(Rule.id.in_(chunk)))).scalars()
+    }
+    visible = {k: m for k, m in members.items() if path_in_scope(m.unit_path, identity, scope_path)}
+    branches = dict(sorted(branch_of(m.unit_path) for m in visible.values()))
+    heads = {b: await lock_chain(session, branch_unit_id=b, branch_path=path) for b, path in branches.items()}
+    first = min((period_of(i.occurred_on) for i in items), default="0000-00")
+    states: dict[str, dict[str, NoticeStatus]] = {b: {} for b in branches}
+    for chunk in _chunks(list(branches)):
+        notices = await session.execute(
+            select(Notice.branch_unit_id, Notice.period, Notice.status).where(Notice.branch_unit_id.in_(chunk), Notice.period >= first)
+        )
+        for branch_id, period, status in notices.all():
+            states[branch_id][period] = status
+    totals = await _rule_totals(session, members=list(visible), rules=[r.id for r in rules.values() if r.monthly_cap is not None])
+    accepted: list[tuple[dict, str]] = []
+    errors: list[dict] = []
+    for index, item in enumerate(items):
+        try:
+            member = visible.get(item.member_id)
+            if member is None:
+                raise not_found("member")
+            rule = rules.get(item.rule_id)
+            if rule is None:
+                raise unprocessable("no such rule", code="unknown_rule", loc=["body", "rule_id"])
+            check_deed(member=member, rule=rule, occurred_on=item.occurred_on, evidence=item.evidence)
+            branch_id, branch_path = branch_of(member.unit_path)
+            period = period_after_notices(states[branch_id], period_of(item.occurred_on))
+            if rule.monthly_cap is not None:
+                key = (member.id, rule.id, period)
+                check_cap(member=member, rule=rule, period=period, total=totals.get(key, 0))
+                totals[key] = totals.get(key, 0) + rule.points
+            fields = deed_fields(
+                member=member, rule=rule, occurred_on=item.occurred_on, period=period, description=item.description,
+                evidence=item.evidence, recorded_by=identity.subject, source_kind=SourceKind.MANUAL, source_ref=None,
+                source_event_id=None,
+            )
+            accepted.append((fields, branch_path))
+        except Problem as problem:
+            field = problem.errors[0]["loc"][-1:] if problem.errors and problem.errors[0].get("loc") else []
+            errors.append({"loc": ["body", "entries", index, *field], "msg": problem.detail or problem.code, "type": problem.code})
+    if errors:
+        raise Problem(
+            422, "batch_rejected", f"{len(errors)} of {len(items)} entries refused; nothing was recorded", errors=errors,
+            title=("积分记录有误，均未记入", "Batch rejected; nothing was recorded"),
+        )
+    return await _append_many(session, accepted, heads)
+
+
+def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+async def _rule_totals(session: AsyncSession, *, members: list[str], rules: list[str]) -> dict[tuple[str, str, str], int]:
+    """Stored points per (member, capped rule, month), for the cap checks of a batch."""
+    totals: dict[tuple[str, str, str], int] = {}
+    if not rules:
+        return totals
+    for chunk in _chunks(members):
+        rows = await session.execute(
+            select(Entry.member_id, Entry.rule_id, Entry.period, func.sum(Entry.points))
+            .where(Entry.member_id.in_(chunk), Entry.rule_id.in_(rules))
+            .group_by(Entry.member_id, Entry.rule_id, Entry.period)
+        )
+        for member_id, rule_id, period, total in rows.all():
+            totals[(member_id, rule_id, period)] = int(total or 0)
+    return totals
+
+
+async def _append_many(session: AsyncSession, accepted: list[tuple[dict, str]], heads: dict[str, tuple[int, str]]) -> list[EntryBrief]:
+    """Link checked entries to their branches' chains in order, insert them in batches, move the heads, keep the balances."""
+    rows: list[dict] = []
+    balances: dict[tuple[str, str], list[int]] = {}
+    for fields, _ in accepted:
+        branch_id = fields["branch_unit_id"]
+        last_seq, last_hash = heads[branch_id]
+        fields = {**fields, "id": new_id(), "branch_seq": last_seq + 1, "created_at": datetime.now(UTC)}
+        digest = entry_hash(fields, last_hash)
+        rows.append({**fields, "prev_hash": last_hash, "hash": digest})
+        heads[branch_id] = (last_seq + 1, digest)
+        balance = balances.setdefault((fields["member_id"], fields["period"]), [0, 0])
+        balance[0] += fields["points"]
+        balance[1] += 1
+    await session.execute(insert(Entry.__table__), rows)
+    moment = datetime.now(UTC)
+    touched = {row["branch_unit_id"] for row in rows}
+    await session.execute(
+        update(ChainHead.__table__)
+        .where(ChainHead.__table__.c.branch_unit_id == bindparam("branch"))
+        .values(last_seq=bindparam("seq"), last_hash=bindparam("digest"), updated_at=moment),
+        [{"branch": b, "seq": heads[b][0], "digest": heads[b][1]} for b in sorted(touched)],
+    )
+    upsert = _insert(session)(Balance.__table__)
+    table = Balance.__table__
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["member_id", "period"],
+            set_={"points": table.c.points + upsert.excluded.points, "entries": table.c.entries + upsert.excluded.entries},
+        ),
+        [{"member_id": m, "period": p, "points": points, "entries": count} for (m, p), (points, count) in balances.items()],
+    )
+    for row in rows:
+        emit(
+            session,
+            EntryRecorded(
+                entry_id=row["id"], member_id=row["member_id"], person_id=row["person_id"], branch_unit_id=row["branch_unit_id"],
+                unit_path=row["unit_path"], rule_id=row["rule_id"], rule_code=row["rule_code"], category=row["category"].value,
+                points=row["points"], occurred_on=row["occurred_on"], period=row["period"], source_kind=row["source_kind"].value,
+                source_ref=row["source_ref"], entry_hash=row["hash"],
+            ),
+        )
+    return [EntryBrief(id=r["id"], branch_seq=r["branch_seq"], period=r["period"]) for r in rows]
 
 
 async def get_entry(session: AsyncSession, *, identity: Identity, entry_id: str) -> Entry:

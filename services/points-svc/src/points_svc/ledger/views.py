@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query
 
 from points_svc.db import grid, platform
 from points_svc.ledger import service
-from points_svc.ledger.models import EntryCreate, EntryPublic, EntryReverse, SourceKind, VerifyReport
+from points_svc.ledger.models import (
+    EntryBatch,
+    EntryBatchResult,
+    EntryCreate,
+    EntryPublic,
+    EntryReverse,
+    SourceKind,
+    VerifyReport,
+)
 from points_svc.rules.models import Category
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
@@ -31,6 +39,21 @@ async def record_entry(body: EntryCreate, db: DatabaseDep, identity: CurrentIden
     async def create(session):
         entry = await service.record_entry(session, identity=identity, data=body)
         return EntryPublic.model_validate(entry, from_attributes=True)
+
+    return await idempotency.run(db, platform.idempotency, identity, create)
+
+
+@router.post("/entries:batch", status_code=201, response_model=EntryBatchResult, summary="Record deeds in a batch")
+async def record_entries(body: EntryBatch, db: DatabaseDep, identity: CurrentIdentity, idempotency: IdempotencyDep):
+    """Record up to 5,000 deeds in one transaction, each under the same rules as `POST /entries` (caps count
+    the batch's earlier entries too). All or nothing: any refusal answers 422 `batch_rejected` with one error
+    per refused entry (`loc` = body, entries, index, field) and records nothing. For loading history and
+    county systems that send a month's deeds at once; each entry publishes EntryRecorded as one by one.
+    """
+
+    async def create(session):
+        entries = await service.record_entries(session, identity=identity, items=body.entries)
+        return EntryBatchResult(recorded=len(entries), entries=entries)
 
     return await idempotency.run(db, platform.idempotency, identity, create)
 
