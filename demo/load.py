@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from demo.town import (
     TownPlan,
     build_town,
     instant_in,
+    ledger_history,
     month_last_day,
     month_starts,
 )
@@ -47,6 +49,10 @@ KEY_NAME = "夏县社会治理综合平台"
 # An import is one write transaction in grid-svc, which writes one at a time on SQLite: more in flight only queue
 # up behind each other (and past the gateway's upstream timeout).
 IMPORTS_IN_FLIGHT = 2
+# Ledger history goes to points-svc in batches of this many entries, one branch per batch (each batch locks
+# its branch's chain), a few branches at once.
+LEDGER_BATCH = 2000
+LEDGER_IN_FLIGHT = 3
 # Asynchronous effects (events reaching the other services) are waited for this long at most.
 EVENT_DEADLINE_S = 180.0
 
@@ -151,6 +157,9 @@ RULES = [
     {"code": "EPIDEMIC", "name": "疫情防控志愿服务", "category": "epidemic_prevention", "points": 5, "monthly_cap": 20},
     {"code": "ABSENT", "name": "无故缺席组织生活", "category": "deduction", "points": -5},
 ]
+# The rule of the earlier months' daily deeds (county and prefecture sizes only).
+DAILY_RULE = {"code": "DAILY", "name": "党员责任区每日巡查", "category": "living_environment", "points": 1, "monthly_cap": 31}
+DAILY_DEEDS = ("巡查责任区环境卫生", "走访联系户", "巡查河道沟渠", "排查用电用火隐患", "劝导文明新风")
 MANUAL_DEEDS = {
     "REVITALIZE": ("帮助村集体合作社销售苹果", "参与高标准农田建设", "协助引进食用菌种植项目"),
     "ENVIRONMENT": ("参与村庄环境卫生整治", "清理房前屋后垃圾", "参与河道清淤"),
@@ -239,6 +248,7 @@ class LoadResult:
     seconds: float
     since: date
     months: list[str]
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def already_loaded(self) -> bool:
@@ -258,6 +268,8 @@ class Loader:
         self.clients: list[Api] = []
         self.used_ids: set[str] = set()
         self.today = options.today or datetime.now(SHANGHAI).date()
+        # Per step, over all towns: seconds, and how many records when the step counts them.
+        self.phases: dict[str, dict[str, float]] = {}
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -325,13 +337,27 @@ class Loader:
                 TownResult(plan.name, town.town_id, town.first_village_id, False, time.monotonic() - town_started, counts)
             )
         starts = month_starts(self.today)
-        return LoadResult(
+        result = LoadResult(
             county_id=self.county_id,
             towns=results,
             seconds=time.monotonic() - self.started,
             since=starts[0],
             months=[s.strftime("%Y-%m") for s in starts],
+            phases=self.phases,
         )
+        if self.phases:
+            self.say("loading rates, all towns:")
+            for line in phase_lines(self.phases):
+                self.say(f"  {line}")
+        return result
+
+    def timed(self, step: str, seconds: float, count: int = 0, unit: str = "") -> None:
+        """Add a step's time (and what it loaded) to the run's figures."""
+        phase = self.phases.setdefault(step, {"seconds": 0.0, "count": 0})
+        phase["seconds"] += seconds
+        phase["count"] += count
+        if unit:
+            phase["unit"] = unit
 
     def holds_other_data(self) -> bool:
         """True when the platform already holds units but not the demo county (then `make run` leaves it alone)."""
@@ -445,19 +471,26 @@ class TownLoad:
 
     def run(self) -> dict[str, int]:
         """Every step, in an order that respects what depends on what; what was loaded, counted."""
-        self.units()
-        self.users()
-        self.registry()
-        self.village_rules()
-        self.wait_for_replicas()
-        self.read_back()
-        self.points_rules()
-        self.legal()
-        self.dispatch()
-        self.mediation()
-        self.manual_points()
-        self.wait_for_deeds()
-        self.notices()
+        steps = [
+            (self.units, "units", "units"),
+            (self.users, "users", ""),
+            (self.registry, "registry", "households"),
+            (self.village_rules, "village_rules", ""),
+            (self.wait_for_replicas, "wait_for_replicas", ""),
+            (self.read_back, "read_back", ""),
+            (self.points_rules, "points_rules", ""),
+            (self.ledger_history, "ledger_history", "history_entries"),
+            (self.legal, "legal", ""),
+            (self.dispatch, "dispatch", ""),
+            (self.mediation, "mediation", ""),
+            (self.manual_points, "manual_points", "manual_entries"),
+            (self.wait_for_deeds, "wait_for_deeds", ""),
+            (self.notices, "notices", ""),
+        ]
+        for step, name, counted in steps:
+            started = time.monotonic()
+            step()
+            self.loader.timed(name, time.monotonic() - started, self.counts.get(counted, 0), counted)
         self.say("done")
         return self.counts
 
@@ -534,6 +567,7 @@ class TownLoad:
 
     def registry(self) -> None:
         """Households, people, party members, teams and liaisons through the roster import, grid by grid."""
+        started = time.monotonic()
         plan = self.plan
         code = self.full_codes
         town_chunk = {
@@ -584,7 +618,11 @@ class TownLoad:
         self.counts["people"] = sum(len(h.people) for h in plan.households) + len(plan.cadre_members)
         self.counts["party_members"] = len(plan.members)
         counts = self.counts
-        self.say(f"{counts['households']} households, {counts['people']} people, {counts['party_members']} members imported")
+        seconds = time.monotonic() - started
+        self.say(
+            f"{counts['households']} households, {counts['people']} people, {counts['party_members']} members imported"
+            f" in {seconds:.1f}s ({counts['households'] / seconds:,.0f} households/s)"
+        )
 
     def village_rules(self) -> None:
         """Every village's rules (村规民约), written and published; the first village's by its own secretary."""
@@ -672,6 +710,49 @@ class TownLoad:
             timeout=EVENT_DEADLINE_S,
         )
         self.say(f"{len(RULES)} scoring rules; {expected} members on the points roster")
+
+    def ledger_history(self) -> None:
+        """Daily deeds of the months before the demo's, through points-svc's batch endpoint (county and prefecture sizes)."""
+        sizes = self.loader.sizes
+        share, extra = divmod(sizes.ledger_entries, sizes.towns)
+        deeds = ledger_history(self.plan, share + (1 if self.plan.index < extra else 0))
+        if not deeds:
+            return
+        started = time.monotonic()
+        body = {**DAILY_RULE, "town_unit_id": self.town_id, "active_from": min(d.day for d in deeds).isoformat()}
+        rule_id = self.key.post("/api/v1/points/rules", body, key=self.idem("rule", DAILY_RULE["code"]))["id"]
+        rng = self.rng("ledger-history")
+        by_branch: dict[str, list[dict[str, str]]] = {}
+        for deed in deeds:
+            entry = {
+                "member_id": self.loader_member(deed.member),
+                "rule_id": rule_id,
+                "occurred_on": deed.day.isoformat(),
+                "description": rng.choice(DAILY_DEEDS),
+            }
+            # A party branch is its village (the grids' groups belong to it); the town's cadres score in the town.
+            by_branch.setdefault(deed.member.org_unit_ref.split(".")[0], []).append(entry)
+        # Batches of every branch in turn, so the ones in flight lock different chains.
+        queues = [
+            [(branch, n, entries[i : i + LEDGER_BATCH]) for n, i in enumerate(range(0, len(entries), LEDGER_BATCH))]
+            for branch, entries in sorted(by_branch.items())
+        ]
+        batches = [b for round_ in zip_longest(*queues) for b in round_ if b is not None]
+
+        def send(batch: tuple[str, int, list[dict[str, str]]]) -> int:
+            branch, n, entries = batch
+            answer = self.key.post("/api/v1/points/entries:batch", {"entries": entries}, key=self.idem("ledger", branch, n))
+            return answer["recorded"]
+
+        recorded = sum(self.loader.each(send, batches, limit=LEDGER_IN_FLIGHT))
+        seconds = time.monotonic() - started
+        self.counts["rules"] = self.counts.get("rules", 0) + 1
+        self.counts["history_entries"] = recorded
+        months = len({d.day.strftime("%Y-%m") for d in deeds})
+        self.say(
+            f"{recorded:,} ledger entries of {months} earlier months in {len(batches)} batches"
+            f" in {seconds:.1f}s ({recorded / seconds:,.0f} entries/s)"
+        )
 
     def manual_points(self) -> None:
         """Deeds recorded by hand, month by month, for about a third of the members."""
@@ -1370,6 +1451,16 @@ class TownLoad:
         self.counts["cases"] = len(cases)
         self.counts["disputes_mediated"] = sum(1 for c in cases if c[3])
         self.say(f"{len(cases)} mediation cases, {self.counts['disputes_mediated']} with a legal adviser")
+
+
+def phase_lines(phases: dict[str, dict[str, float]]) -> list[str]:
+    """One line per step: its time, and its rate when it loaded counted records."""
+    lines = []
+    for name, phase in phases.items():
+        seconds, count, unit = phase["seconds"], int(phase["count"]), phase.get("unit", "")
+        rate = f" — {count:,} {unit}, {count / seconds:,.0f}/s" if count and seconds > 0 else ""
+        lines.append(f"{name:<18} {seconds:8.1f}s{rate}")
+    return lines
 
 
 def rng_people(seed: int, town: int, n: int) -> list[dict[str, Any]]:

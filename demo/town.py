@@ -33,6 +33,9 @@ OTHER_TOWNS = (
     ("qijiahe", "祁家河乡"),
 )
 MONTHS_OF_DEEDS = 4  # the current month and the three before it
+# Deeds of the months before those, at county and prefecture size: at most this many per member and month,
+# one a day under the daily rule (capped at 31 points a month).
+HISTORY_PER_MONTH = 28
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Sizes:
     micro_grids: int = 431
     households_per_micro_grid: int = 3
     orders_per_village: int = 4
+    # Points ledger entries of earlier months, over all towns (0: only the deeds of the last months).
+    ledger_entries: int = 0
 
     def shape(self) -> TownShape:
         """The unit counts of each town."""
@@ -154,6 +159,14 @@ class VillagePlan:
 
 
 @dataclass
+class HistoryDeed:
+    """One day's deed of a member before the demo's months, under the daily rule."""
+
+    member: MemberPlan
+    day: date
+
+
+@dataclass
 class TownPlan:
     """One town: units for the batch, the registry village by village, and the period its deeds fall in."""
 
@@ -197,6 +210,31 @@ def month_last_day(first: date) -> date:
     """The last day of the month that starts on `first`."""
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return following - timedelta(days=1)
+
+
+def ledger_history(plan: TownPlan, entries: int) -> list[HistoryDeed]:
+    """`entries` daily deeds of the months before `plan.since`, spread evenly over members and months.
+
+    As many months back as the members need (a member counts from the first month they were in the party
+    for all of); each member's deeds of a month fall on its first days, oldest month first.
+    """
+    members = plan.members
+    if entries <= 0 or not members:
+        return []
+    months: list[date] = []
+    slots, first = 0, plan.since
+    while slots < entries:
+        first = (first - timedelta(days=1)).replace(day=1)
+        months.append(first)
+        slots += HISTORY_PER_MONTH * sum(1 for m in members if m.joined_on <= first)
+        if len(months) > 1200:
+            raise ValueError(f"{entries} history entries do not fit {len(members)} members")
+    pairs = [(member, start) for start in reversed(months) for member in members if member.joined_on <= start]
+    base, extra = divmod(entries, len(pairs))
+    deeds = []
+    for n, (member, start) in enumerate(pairs):
+        deeds += [HistoryDeed(member, start + timedelta(days=d)) for d in range(base + (1 if n < extra else 0))]
+    return deeds
 
 
 def instant_in(rng: random.Random, first: date, last: date, today: date) -> datetime:
