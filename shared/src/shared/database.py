@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Row, make_url
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from shared.outbox import PENDING_EVENTS, OutboxWriter
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -129,6 +131,16 @@ class Database:
 
 class ReadSession(Session):
     """The session behind `Database.session()`: reads only."""
+
+
+async def once_per_read(session: AsyncSession, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+    """`load()` once per read session (a request asking twice gets the first answer); in a write transaction,
+    every time, since the transaction itself may change the answer."""
+    if not isinstance(session.sync_session, ReadSession):
+        return await load()
+    if key not in session.info:
+        session.info[key] = await load()
+    return session.info[key]
 
 
 @event.listens_for(ReadSession, "before_flush")

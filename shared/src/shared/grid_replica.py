@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Index, Label, MetaData, String, Table, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.database import once_per_read
 from shared.events.base import DomainEvent
 from shared.events.envelope import Envelope
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
@@ -128,7 +129,8 @@ class GridReplica:
         """Path of the caller's scope unit here (None when unrestricted or not yet known)."""
         if identity.unrestricted or identity.scope_unit_id is None:
             return None
-        return await session.scalar(select(self.table.c.path).where(self.table.c.id == identity.scope_unit_id))
+        statement = select(self.table.c.path).where(self.table.c.id == identity.scope_unit_id)
+        return await once_per_read(session, ("scope_path", identity.scope_unit_id), lambda: session.scalar(statement))
 
     def scope_path_column(self) -> Label:
         """The caller's scope path as a column of a one-round-trip read (see `shared.scope.fetch_in_scope`)."""

@@ -6,7 +6,7 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -49,4 +49,11 @@ async def paginate(session: AsyncSession, statement: Select, params: PageParams)
     """Run `statement` (already ordered) for one page; return its rows and the total count."""
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     rows = (await session.execute(statement.limit(params.per_page).offset(params.offset))).scalars().all()
+    return list(rows), int(total or 0)
+
+
+async def paginate_rows(session: AsyncSession, statement: Select, params: PageParams) -> tuple[list[Row], int]:
+    """Like `paginate` for a statement of several columns or entities (a record with joined names): whole rows."""
+    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = (await session.execute(statement.limit(params.per_page).offset(params.offset))).all()
     return list(rows), int(total or 0)

@@ -257,8 +257,14 @@ def list_households_query(
     q: str | None,
     include_dissolved: bool,
 ) -> Select:
-    """Households in scope (optionally under a unit, with a tag, matching code or address), ordered by code."""
-    statement = select(Household).join(Unit, Unit.id == Household.unit_id).where(scope_condition(Unit.path, identity, scope_path))
+    """Rows of households in scope (optionally under a unit, with a tag, matching code or address) with their
+    head's `head_name`, ordered by code."""
+    statement = (
+        select(Household.__table__, Person.name.label("head_name"))
+        .join(Unit, Unit.id == Household.unit_id)
+        .outerjoin(Person, Person.id == Household.head_person_id)
+        .where(scope_condition(Unit.path, identity, scope_path))
+    )
     if under is not None:
         statement = statement.where(in_subtree(Unit.path, under.path))
     if tag is not None:

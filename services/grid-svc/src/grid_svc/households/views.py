@@ -22,7 +22,7 @@ from grid_svc.households.models import (
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep, paginate
+from shared.pagination import Page, PageDep, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/grid/households", tags=["households"])
@@ -64,9 +64,9 @@ async def list_households(
             q=q,
             include_dissolved=include_dissolved,
         )
-        rows, total = await paginate(session, statement, page)
-        names = await service.head_names(session, rows)
-    return Page(items=[service.to_public(h, names) for h in rows], total=total, page=page.page, per_page=page.per_page)
+        rows, total = await paginate_rows(session, statement, page)
+    names = {row.head_person_id: row.head_name for row in rows if row.head_person_id}
+    return Page(items=[service.to_public(row, names) for row in rows], total=total, page=page.page, per_page=page.per_page)
 
 
 @router.get("/{household_id}", response_model=HouseholdPublic, summary="Read a household")

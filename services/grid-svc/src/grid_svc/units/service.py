@@ -14,7 +14,7 @@ from grid_svc.access import require_grid_admin
 from grid_svc.households.models import Household
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
-from shared.database import Database
+from shared.database import Database, once_per_read
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.identity import Identity, Role
 from shared.ids import new_id
@@ -28,7 +28,8 @@ async def scope_path_of(session: AsyncSession, identity: Identity) -> str | None
     """Materialised path of the caller's scope unit (None when unrestricted or unknown)."""
     if identity.unrestricted or identity.scope_unit_id is None:
         return None
-    return await session.scalar(select(Unit.path).where(Unit.id == identity.scope_unit_id))
+    statement = select(Unit.path).where(Unit.id == identity.scope_unit_id)
+    return await once_per_read(session, ("scope_path", identity.scope_unit_id), lambda: session.scalar(statement))
 
 
 UNIT_IN_SCOPE = select(Unit.__table__, caller_scope_path(Unit.id, Unit.path)).where(Unit.id == bindparam("unit_id"))
