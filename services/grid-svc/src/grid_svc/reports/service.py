@@ -1,47 +1,104 @@
 """Compliance reports: incomplete 1+1+1 teams, cadres below 1 grid / 10 households, micro grids without a
-party-member liaison, and the share of households covered by a liaison — each a grouped query under a path."""
+party-member liaison, and the share of households covered by a liaison — each a grouped query under a path.
+The summaries answer all their numbers in one statement (one aggregate row per report, joined)."""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grid_svc.assignments import service as assignments
 from grid_svc.assignments.models import CORE_ROLES, Assignment, AssignmentRole
 from grid_svc.households.models import Household
+from grid_svc.liaisons import service as liaisons
 from grid_svc.liaisons.models import Liaison, LiaisonKind
+from grid_svc.party.models import PartyMember, PartyOrg
+from grid_svc.party.service import get_member, member_public
 from grid_svc.people.models import Person
-from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, UnlinkedMicroGrid
-from grid_svc.units.models import Level, Unit
-from shared.scope import in_subtree
+from grid_svc.reports.models import (
+    CadreLoad,
+    ComplianceSummary,
+    IncompleteTeam,
+    MemberSummary,
+    UnitSummary,
+    UnlinkedMicroGrid,
+)
+from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
+from grid_svc.units.service import get_unit, scope_path_of
+from shared.identity import Identity
+from shared.local_time import today
 
 MIN_CADRE_GRIDS = 1
 MIN_CADRE_HOUSEHOLDS = 10
+# Rows listed in a summary (team, roles, liaisons): far more than a unit or person ever holds.
+MAX_LISTED = 200
+
+# The statements are built once with named parameters and reused: building one of these costs the
+# service several times what the database spends running it. The subtree is a LIKE pattern, escaped
+# as shared.scope.in_subtree escapes it (a test holds the two together).
+_ESCAPE = "!"
+_SUBTREE = bindparam("subtree")
+_DAY = bindparam("day")
+_TODAY = bindparam("today")
+_UNIT_ID = bindparam("unit_id")
 
 
-def _in_force(starts, ends, day: date):  # noqa: ANN001, ANN202 - SQL columns and condition
+def subtree_pattern(path: str) -> str:
+    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
+    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
+
+
+def _params(under: Unit, day: date) -> dict[str, object]:
+    return {"subtree": subtree_pattern(under.path), "day": day}
+
+
+def _under(path_column) -> ColumnElement[bool]:  # noqa: ANN001 - a path column
+    return path_column.like(_SUBTREE, escape=_ESCAPE)
+
+
+def _in_force(starts, ends, day):  # noqa: ANN001, ANN202 - SQL columns and condition
     return and_(starts <= day, or_(ends.is_(None), ends > day))
 
 
-def _active_units(under: Unit, level: Level):  # noqa: ANN202 - a list of conditions
-    return (in_subtree(Unit.path, under.path), Unit.level == level, Unit.retired_at.is_(None))
+def _active_units(level: Level):  # noqa: ANN202 - a list of conditions
+    return (_under(Unit.path), Unit.level == level, Unit.retired_at.is_(None))
 
 
-def incomplete_teams_query(under: Unit, day: date) -> Select:
-    """Grids under `under` with, per core role, whether someone holds it on `day` (1/0)."""
+@cache
+def _incomplete_teams() -> Select:
     held = [
-        func.max(case((and_(Assignment.role == role, _in_force(Assignment.starts_on, Assignment.ends_on, day)), 1), else_=0)).label(role.value)
+        func.max(case((and_(Assignment.role == role, _in_force(Assignment.starts_on, Assignment.ends_on, _DAY)), 1), else_=0)).label(role.value)
         for role in CORE_ROLES
     ]
     statement = (
         select(Unit.id, Unit.code, Unit.full_code, Unit.name, *held)
         .outerjoin(Assignment, Assignment.unit_id == Unit.id)
-        .where(*_active_units(under, Level.GRID))
+        .where(*_active_units(Level.GRID))
         .group_by(Unit.id, Unit.code, Unit.full_code, Unit.name, Unit.path)
     )
     complete = and_(*(column == 1 for column in held))
     return statement.having(~complete).order_by(Unit.path)
+
+
+def incomplete_teams_query(under: Unit, day: date) -> Select:
+    """Grids under `under` with, per core role, whether someone holds it on `day` (1/0)."""
+    return _incomplete_teams().params(_params(under, day))
 
 
 def to_incomplete(row) -> IncompleteTeam:  # noqa: ANN001 - a row
@@ -50,14 +107,14 @@ def to_incomplete(row) -> IncompleteTeam:  # noqa: ANN001 - a row
     return IncompleteTeam(unit_id=row.id, code=row.code, full_code=row.full_code, name=row.name, missing_roles=missing)
 
 
-def cadre_loads_query(under: Unit, day: date, *, below_minimum_only: bool) -> Select:
-    """Cadres assigned on units under `under` on `day`, with their grid and household link counts."""
+@cache
+def _cadre_loads(below_minimum_only: bool) -> Select:
     cadre_units = select(Assignment.person_id).join(Unit, Unit.id == Assignment.unit_id).where(
-        in_subtree(Unit.path, under.path),
+        _under(Unit.path),
         Assignment.role == AssignmentRole.CADRE,
-        _in_force(Assignment.starts_on, Assignment.ends_on, day),
+        _in_force(Assignment.starts_on, Assignment.ends_on, _DAY),
     )
-    link_in_force = _in_force(Liaison.starts_on, Liaison.ends_on, day)
+    link_in_force = _in_force(Liaison.starts_on, Liaison.ends_on, _DAY)
     grids = func.count(distinct(case((and_(Liaison.kind == LiaisonKind.CADRE_GRID, link_in_force), Liaison.unit_id))))
     households = func.count(distinct(case((and_(Liaison.kind == LiaisonKind.CADRE_HOUSEHOLD, link_in_force), Liaison.household_id))))
     statement = (
@@ -71,31 +128,41 @@ def cadre_loads_query(under: Unit, day: date, *, below_minimum_only: bool) -> Se
     return statement.order_by(Person.name, Person.id)
 
 
+def cadre_loads_query(under: Unit, day: date, *, below_minimum_only: bool) -> Select:
+    """Cadres assigned on units under `under` on `day`, with their grid and household link counts."""
+    return _cadre_loads(below_minimum_only).params(_params(under, day))
+
+
 def to_cadre_load(row) -> CadreLoad:  # noqa: ANN001 - a row
     """A row of `cadre_loads_query` as the API returns it."""
     return CadreLoad(person_id=row.id, name=row.name, grids=row.grids, households=row.households)
 
 
-def _member_liaison_in(unit_id_column, day: date):  # noqa: ANN001, ANN202 - SQL
+def _member_liaison_in(unit_id_column):  # noqa: ANN001, ANN202 - SQL
     return exists().where(
         Liaison.household_id == Household.id,
         Household.unit_id == unit_id_column,
         Household.dissolved_on.is_(None),
         Liaison.kind == LiaisonKind.MEMBER_HOUSEHOLD,
-        _in_force(Liaison.starts_on, Liaison.ends_on, day),
+        _in_force(Liaison.starts_on, Liaison.ends_on, _DAY),
     )
 
 
-def unlinked_micro_grids_query(under: Unit, day: date) -> Select:
-    """Micro grids under `under` where no household has a party-member liaison on `day`."""
+@cache
+def _unlinked_micro_grids() -> Select:
     households = (
         select(func.count()).where(Household.unit_id == Unit.id, Household.dissolved_on.is_(None)).correlate(Unit).scalar_subquery()
     )
     return (
         select(Unit.id, Unit.code, Unit.full_code, Unit.name, households.label("households"))
-        .where(*_active_units(under, Level.MICRO_GRID), ~_member_liaison_in(Unit.id, day).correlate(Unit))
+        .where(*_active_units(Level.MICRO_GRID), ~_member_liaison_in(Unit.id).correlate(Unit))
         .order_by(Unit.path)
     )
+
+
+def unlinked_micro_grids_query(under: Unit, day: date) -> Select:
+    """Micro grids under `under` where no household has a party-member liaison on `day`."""
+    return _unlinked_micro_grids().params(_params(under, day))
 
 
 def to_unlinked(row) -> UnlinkedMicroGrid:  # noqa: ANN001 - a row
@@ -103,36 +170,134 @@ def to_unlinked(row) -> UnlinkedMicroGrid:  # noqa: ANN001 - a row
     return UnlinkedMicroGrid(unit_id=row.id, code=row.code, full_code=row.full_code, name=row.name, households=row.households)
 
 
-async def _count(session: AsyncSession, statement: Select) -> int:
-    return int(await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0)
+def _joined(parts: list[Subquery]) -> Select:
+    """One row of every part's columns: each part is a one-row aggregate, so the join is a plain concatenation."""
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, true())
+    return select(*(column for part in parts for column in part.c)).select_from(joined)
 
 
-async def summary(session: AsyncSession, *, under: Unit, day: date) -> ComplianceSummary:
-    """The headline numbers of every report under `under`."""
-    grids = await session.scalar(select(func.count()).select_from(Unit).where(*_active_units(under, Level.GRID)))
-    micro_grids = await session.scalar(select(func.count()).select_from(Unit).where(*_active_units(under, Level.MICRO_GRID)))
-    household_rows = (
-        select(Household.id)
-        .join(Unit, Unit.id == Household.unit_id)
-        .where(in_subtree(Unit.path, under.path), Household.dissolved_on.is_(None), Household.registered_on <= day)
+def _summary_parts() -> list[Subquery]:
+    """The one-row aggregates behind ComplianceSummary, each column labelled by its field."""
+    units = (
+        select(
+            func.count(case((Unit.level == Level.GRID, 1))).label("grids"),
+            func.count(case((Unit.level == Level.MICRO_GRID, 1))).label("micro_grids"),
+        )
+        .where(_under(Unit.path), Unit.level.in_([Level.GRID, Level.MICRO_GRID]), Unit.retired_at.is_(None))
+        .subquery("unit_counts")
     )
-    households = await _count(session, household_rows)
     linked = exists().where(
         Liaison.household_id == Household.id,
         Liaison.kind.in_([LiaisonKind.MEMBER_HOUSEHOLD, LiaisonKind.CADRE_HOUSEHOLD]),
-        _in_force(Liaison.starts_on, Liaison.ends_on, day),
+        _in_force(Liaison.starts_on, Liaison.ends_on, _DAY),
     )
-    covered = await _count(session, household_rows.where(linked))
+    households = (
+        select(func.count().label("households"), func.count(case((linked, 1))).label("households_with_liaison"))
+        .select_from(Household)
+        .join(Unit, Unit.id == Household.unit_id)
+        .where(_under(Unit.path), Household.dissolved_on.is_(None), Household.registered_on <= _DAY)
+        .subquery("household_counts")
+    )
+    teams = (
+        select(func.count().label("grids_with_incomplete_team"))
+        .select_from(_incomplete_teams().order_by(None).subquery())
+        .subquery("team_counts")
+    )
+    loads = _cadre_loads(False).order_by(None).subquery()
+    below = or_(loads.c.grids < MIN_CADRE_GRIDS, loads.c.households < MIN_CADRE_HOUSEHOLDS)
+    cadres = select(func.count().label("cadres"), func.count(case((below, 1))).label("cadres_below_minimum")).subquery("cadre_counts")
+    unlinked = (
+        select(func.count().label("micro_grids_without_member_liaison"))
+        .where(*_active_units(Level.MICRO_GRID), ~_member_liaison_in(Unit.id).correlate(Unit))
+        .subquery("unlinked_counts")
+    )
+    return [units, households, teams, cadres, unlinked]
+
+
+@cache
+def _summary() -> Select:
+    return _joined(_summary_parts())
+
+
+def _compliance(under: Unit, day: date, figures: dict[str, int]) -> ComplianceSummary:
+    households, covered = figures["households"], figures["households_with_liaison"]
+    fields = {name: figures[name] for name in ComplianceSummary.model_fields if name in figures}
     return ComplianceSummary(
-        unit_id=under.id,
-        on=day,
-        grids=int(grids or 0),
-        grids_with_incomplete_team=await _count(session, incomplete_teams_query(under, day)),
-        cadres=await _count(session, cadre_loads_query(under, day, below_minimum_only=False)),
-        cadres_below_minimum=await _count(session, cadre_loads_query(under, day, below_minimum_only=True)),
-        micro_grids=int(micro_grids or 0),
-        micro_grids_without_member_liaison=await _count(session, unlinked_micro_grids_query(under, day)),
-        households=households,
-        households_with_liaison=covered,
-        liaison_coverage=round(covered / households, 4) if households else 0.0,
+        unit_id=under.id, on=day, **fields, liaison_coverage=round(covered / households, 4) if households else 0.0
+    )
+
+
+async def summary(session: AsyncSession, *, under: Unit, day: date) -> ComplianceSummary:
+    """The headline numbers of every report under `under`, in one statement."""
+    row = (await session.execute(_summary(), _params(under, day))).one()
+    return _compliance(under, day, {key: int(value or 0) for key, value in row._mapping.items()})
+
+
+@cache
+def _unit_summary() -> Select:
+    """The compliance parts, active units per level strictly under the unit, and its current party members."""
+    levels = (
+        select(*(func.count(case((Unit.level == level, 1))).label(f"below_{level.value}") for level in Level))
+        .where(_under(Unit.path), Unit.id != _UNIT_ID, Unit.retired_at.is_(None))
+        .subquery("level_counts")
+    )
+    # The unit lies in the caller's scope, so its subtree does too: no scope condition is needed.
+    members = (
+        select(func.count().label("party_members"))
+        .select_from(PartyMember)
+        .join(PartyOrg, PartyOrg.id == PartyMember.party_org_id)
+        .join(Unit, Unit.id == PartyOrg.unit_id)
+        .where(_under(Unit.path), or_(PartyMember.left_on.is_(None), PartyMember.left_on > _TODAY))
+        .subquery("member_counts")
+    )
+    return _joined([*_summary_parts(), levels, members])
+
+
+async def unit_summary(session: AsyncSession, *, identity: Identity, unit_id: str, day: date) -> UnitSummary:
+    """The unit, its units per level, current party members, team today and compliance on `day` (404 outside scope).
+
+    Three statements: the unit, one row of every count, and the team.
+    """
+    unit = await get_unit(session, identity=identity, unit_id=unit_id)
+    params = {**_params(unit, day), "today": today(), "unit_id": unit.id}
+    row = (await session.execute(_unit_summary(), params)).one()
+    figures = {key: int(value or 0) for key, value in row._mapping.items()}
+    team = await session.execute(
+        assignments.list_query(
+            identity=identity, scope_path=await scope_path_of(session, identity), under=None, unit_id=unit.id, person_id=None,
+            role=None, current_only=True,
+        ).limit(MAX_LISTED)
+    )
+    return UnitSummary(
+        unit=UnitDetail.model_validate(unit, from_attributes=True),
+        units_below=LevelCounts(unit_id=unit.id, **{level.value: figures[f"below_{level.value}"] for level in Level}),
+        party_members=figures["party_members"],
+        team=[assignments.to_public(a, name, unit_name) for a, name, unit_name in team.all()],
+        compliance=_compliance(unit, day, figures),
+    )
+
+
+async def member_summary(session: AsyncSession, *, identity: Identity, member_id: str) -> MemberSummary:
+    """A party member with their person's roles and the liaisons of the member or person, in force today (404 outside scope)."""
+    member = await get_member(session, identity=identity, member_id=member_id)
+    scope_path = await scope_path_of(session, identity)
+    roles = await session.execute(
+        assignments.list_query(
+            identity=identity, scope_path=scope_path, under=None, unit_id=None, person_id=member.person_id, role=None, current_only=True
+        ).limit(MAX_LISTED)
+    )
+    links = await session.execute(
+        liaisons.list_query(
+            identity=identity, scope_path=scope_path, under=None, kind=None, person_id=None, member_id=None, household_id=None,
+            current_only=True,
+        )
+        .where(or_(Liaison.member_id == member.id, Liaison.person_id == member.person_id))
+        .limit(MAX_LISTED)
+    )
+    return MemberSummary(
+        member=await member_public(session, member),
+        roles=[assignments.to_public(a, name, unit_name) for a, name, unit_name in roles.all()],
+        liaisons=[liaisons.to_public(*row) for row in links.all()],
     )

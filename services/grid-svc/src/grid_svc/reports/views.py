@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from grid_svc.pages import paginate_rows
 from grid_svc.reports import service
-from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, UnlinkedMicroGrid
+from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
 from grid_svc.units.service import get_unit
 from shared.identity import CurrentIdentity
 from shared.local_time import today
@@ -29,6 +29,26 @@ async def compliance(under: Under, db: DatabaseDep, identity: CurrentIdentity, o
     async with db.session() as session:
         unit = await get_unit(session, identity=identity, unit_id=under)
         return await service.summary(session, under=unit, day=on or today())
+
+
+@router.get("/unit-summary", response_model=UnitSummary, summary="A unit at a glance: counts, team and compliance")
+async def unit_summary(under: Under, db: DatabaseDep, identity: CurrentIdentity, on: On = None) -> UnitSummary:
+    """The unit, its active units per level below, the current party members of its subtree, the role
+    assignments on the unit itself in force today, and the compliance summary of the subtree on `on` —
+    everything the gateway's unit overview and town dashboard need from the registry, in one answer."""
+    async with db.session() as session:
+        return await service.unit_summary(session, identity=identity, unit_id=under, day=on or today())
+
+
+@router.get("/member-summary", response_model=MemberSummary, summary="A party member with their roles and liaisons")
+async def member_summary(
+    member_id: Annotated[str, Query(max_length=26)], db: DatabaseDep, identity: CurrentIdentity
+) -> MemberSummary:
+    """The member, the role assignments of their person and the liaison links of the member or their
+    person in force today (those on units in the caller's scope) — what the gateway's member profile needs
+    from the registry, in one answer. 404 when the member is unknown or outside scope."""
+    async with db.session() as session:
+        return await service.member_summary(session, identity=identity, member_id=member_id)
 
 
 @router.get("/incomplete-teams", response_model=Page[IncompleteTeam], summary="Grids whose 1+1+1 team is incomplete")
