@@ -26,11 +26,11 @@ from legal_svc.advisers.models import (
     LegalAffairPublic,
 )
 from legal_svc.db import platform
-from legal_svc.listing import page_of, paginate_rows
+from legal_svc.listing import page_of
 from legal_svc.periods import PeriodDep
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep, paginate
+from shared.pagination import Page, PageDep, paginate, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/legal", tags=["advisers"])
