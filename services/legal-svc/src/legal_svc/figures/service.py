@@ -1,10 +1,11 @@
-"""The figures of a unit's subtree over a period: one aggregate query per ledger, on the path index."""
+"""The figures of a unit's subtree over a period: one statement, an aggregate per ledger, on the path index."""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from legal_svc.advisers.models import AffairStatus, Consultation, LegalAffair
@@ -14,11 +15,24 @@ from legal_svc.enforcement.models import Campaign, CampaignUnit, Inspection, Rec
 from legal_svc.figures.models import CaseOutcomes, LegalFigures
 from legal_svc.patrols.models import PatrolIncident, PatrolLog
 from legal_svc.publicity.models import PublicityEvent, PublicityTeam
-from legal_svc.units import subtree_path, units_under
+from legal_svc.units import subtree_path, units_table
 from shared.identity import Identity
 
+# The statement is built once per shape (open or closed ends) with named parameters and reused:
+# building it costs the service more than the database spends running it. The subtree is a LIKE
+# pattern escaped as shared.scope.in_subtree escapes it (a test holds the two together).
+_ESCAPE = "!"
+_SUBTREE = bindparam("subtree")
+_START = bindparam("start")
+_END = bindparam("end")
 
-def _within(column: ColumnElement, start: date | None, end: date | None) -> ColumnElement[bool]:
+
+def subtree_pattern(path: str) -> str:
+    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
+    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
+
+
+def _within(column: ColumnElement, start: ColumnElement | None, end: ColumnElement | None) -> ColumnElement[bool]:
     conditions = []
     if start is not None:
         conditions.append(column >= start)
@@ -27,104 +41,105 @@ def _within(column: ColumnElement, start: date | None, end: date | None) -> Colu
     return and_(True, *conditions)
 
 
-async def _one(session: AsyncSession, statement: Select) -> tuple[int, ...]:
-    row = (await session.execute(statement)).one()
-    return tuple(int(value or 0) for value in row)
+def _joined(*parts: Subquery) -> Select:
+    """One row of every part's columns: each part is a one-row aggregate, so the join is a plain concatenation."""
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, true())
+    return select(*(column for part in parts for column in part.c)).select_from(joined)
 
 
-async def legal_figures(session: AsyncSession, *, identity: Identity, unit_id: str, start: date | None, end: date | None) -> LegalFigures:
-    """Every figure of the unit's subtree (the unit must be in the caller's scope)."""
-    units = units_under(await subtree_path(session, identity, unit_id))
-
-    (consultations,) = await _one(
-        session, select(func.count()).where(Consultation.unit_id.in_(units), _within(Consultation.asked_on, start, end))
+@cache
+def figures_query(open_start: bool, open_end: bool) -> Select:
+    """Every figure of a subtree (bind `subtree`, `start`, `end`) in one statement: one aggregate row per ledger, joined."""
+    start = None if open_start else _START
+    end = None if open_end else _END
+    units = select(units_table.c.id).where(units_table.c.path.like(_SUBTREE, escape=_ESCAPE))
+    consultations = select(func.count().label("consultations")).where(
+        Consultation.unit_id.in_(units), _within(Consultation.asked_on, start, end)
     )
-    (affairs,) = await _one(session, select(func.count()).where(LegalAffair.unit_id.in_(units), _within(LegalAffair.opened_on, start, end)))
-    affairs_closed, affairs_recovered = await _one(
-        session,
-        select(func.count(), func.sum(LegalAffair.recovered_fen)).where(
-            LegalAffair.unit_id.in_(units), LegalAffair.status == AffairStatus.CLOSED, _within(LegalAffair.closed_on, start, end)
-        ),
-    )
-    (registered,) = await _one(session, select(func.count()).where(Case.unit_id.in_(units), _within(Case.registered_on, start, end)))
+    affairs = select(func.count().label("affairs")).where(LegalAffair.unit_id.in_(units), _within(LegalAffair.opened_on, start, end))
+    affairs_closed = select(
+        func.count().label("affairs_closed"), func.coalesce(func.sum(LegalAffair.recovered_fen), 0).label("affairs_recovered")
+    ).where(LegalAffair.unit_id.in_(units), LegalAffair.status == AffairStatus.CLOSED, _within(LegalAffair.closed_on, start, end))
+    registered = select(func.count().label("registered")).where(Case.unit_id.in_(units), _within(Case.registered_on, start, end))
     concluded = and_(Case.unit_id.in_(units), Case.concluded_on.is_not(None), _within(Case.concluded_on, start, end))
-    agreed, failed, mediation_recovered = await _one(
-        session,
-        select(
-            func.count(Case.agreement_signed_on),
-            func.count(Case.failure_reason),
-            func.sum(Case.recovered_fen),
-        ).where(concluded),
-    )
-    with_adviser, adviser_cases_recovered = await _one(
-        session, select(func.count(), func.sum(Case.recovered_fen)).where(concluded, adviser_took_part())
-    )
-    (high_risk,) = await _one(
-        session,
-        select(func.count()).where(
-            Case.unit_id.in_(units), Case.risk_level == RiskLevel.HIGH,
-            Case.status.in_([CaseStatus.REGISTERED, CaseStatus.ACCEPTED, CaseStatus.MEDIATING]),
-        ),
+    outcomes = select(
+        func.count(Case.agreement_signed_on).label("agreed"),
+        func.count(Case.failure_reason).label("failed"),
+        func.coalesce(func.sum(Case.recovered_fen), 0).label("mediation_recovered"),
+    ).where(concluded)
+    with_adviser = select(
+        func.count().label("with_adviser"), func.coalesce(func.sum(Case.recovered_fen), 0).label("adviser_cases_recovered")
+    ).where(concluded, adviser_took_part())
+    high_risk = select(func.count().label("high_risk")).where(
+        Case.unit_id.in_(units), Case.risk_level == RiskLevel.HIGH,
+        Case.status.in_([CaseStatus.REGISTERED, CaseStatus.ACCEPTED, CaseStatus.MEDIATING]),
     )
     running = and_(
         True,
         *([Campaign.starts_on <= end] if end is not None else []),
         *([or_(Campaign.ends_on.is_(None), Campaign.ends_on >= start)] if start is not None else []),
     )
-    (campaigns,) = await _one(
-        session,
-        select(func.count()).where(
-            running, Campaign.id.in_(select(CampaignUnit.campaign_id).where(CampaignUnit.unit_id.in_(units)))
-        ),
+    campaigns = select(func.count().label("campaigns")).where(
+        running, Campaign.id.in_(select(CampaignUnit.campaign_id).where(CampaignUnit.unit_id.in_(units)))
     )
-    inspections, pending = await _one(
-        session,
-        select(func.count(), func.sum(case((Inspection.rectification == Rectification.PENDING, 1), else_=0))).where(
-            Inspection.unit_id.in_(units), _within(Inspection.inspected_on, start, end)
-        ),
-    )
+    inspections = select(
+        func.count().label("inspections"),
+        func.coalesce(func.sum(case((Inspection.rectification == Rectification.PENDING, 1), else_=0)), 0).label("pending"),
+    ).where(Inspection.unit_id.in_(units), _within(Inspection.inspected_on, start, end))
     existed = and_(
         True,
         *([PublicityTeam.formed_on <= end] if end is not None else []),
         *([or_(PublicityTeam.disbanded_on.is_(None), PublicityTeam.disbanded_on > start)] if start is not None else []),
     )
-    (teams,) = await _one(session, select(func.count()).where(PublicityTeam.unit_id.in_(units), existed))
-    events, audience = await _one(
-        session,
-        select(func.count(), func.sum(PublicityEvent.audience)).where(
-            PublicityEvent.unit_id.in_(units), _within(PublicityEvent.held_on, start, end)
-        ),
-    )
+    teams = select(func.count().label("teams")).where(PublicityTeam.unit_id.in_(units), existed)
+    events = select(
+        func.count().label("events"), func.coalesce(func.sum(PublicityEvent.audience), 0).label("audience")
+    ).where(PublicityEvent.unit_id.in_(units), _within(PublicityEvent.held_on, start, end))
     patrol_scope = and_(PatrolLog.unit_id.in_(units), _within(PatrolLog.patrolled_on, start, end))
-    (patrols,) = await _one(session, select(func.count()).where(patrol_scope))
-    incidents, patrol_recovered, prevented = await _one(
-        session,
-        select(func.count(), func.sum(PatrolIncident.recovered_fen), func.sum(PatrolIncident.losses_prevented_fen))
+    patrols = select(func.count().label("patrols")).where(patrol_scope)
+    incidents = (
+        select(
+            func.count().label("incidents"),
+            func.coalesce(func.sum(PatrolIncident.recovered_fen), 0).label("patrol_recovered"),
+            func.coalesce(func.sum(PatrolIncident.losses_prevented_fen), 0).label("prevented"),
+        )
         .join(PatrolLog, PatrolLog.id == PatrolIncident.patrol_id)
-        .where(patrol_scope),
+        .where(patrol_scope)
     )
+    parts = (consultations, affairs, affairs_closed, registered, outcomes, with_adviser, high_risk, campaigns, inspections, teams,
+             events, patrols, incidents)
+    return _joined(*(part.subquery(f"part_{n}") for n, part in enumerate(parts)))
+
+
+async def legal_figures(session: AsyncSession, *, identity: Identity, unit_id: str, start: date | None, end: date | None) -> LegalFigures:
+    """Every figure of the unit's subtree (the unit must be in the caller's scope)."""
+    params = {"subtree": subtree_pattern(await subtree_path(session, identity, unit_id)), "start": start, "end": end}
+    row = (await session.execute(figures_query(start is None, end is None), params)).one()
+    f = {key: int(value or 0) for key, value in row._mapping.items()}
     return LegalFigures(
         unit_id=unit_id,
         start=start,
         end=end,
-        legal_consultations=consultations,
-        legal_affairs=affairs,
-        legal_affairs_closed=affairs_closed,
-        cases_registered=registered,
-        cases_mediated=agreed + failed,
-        disputes_mediated=with_adviser,
-        cases_by_outcome=CaseOutcomes(agreed=agreed, failed=failed),
-        cases_high_risk_open=high_risk,
-        adviser_recovered_fen=affairs_recovered + adviser_cases_recovered,
-        mediation_recovered_fen=mediation_recovered,
-        enforcement_campaigns=campaigns,
-        inspections=inspections,
-        rectifications_pending=pending,
-        publicity_teams=teams,
-        publicity_events=events,
-        publicity_audience=audience,
-        patrols=patrols,
-        patrol_incidents=incidents,
-        patrol_recovered_fen=patrol_recovered,
-        patrol_losses_prevented_fen=prevented,
+        legal_consultations=f["consultations"],
+        legal_affairs=f["affairs"],
+        legal_affairs_closed=f["affairs_closed"],
+        cases_registered=f["registered"],
+        cases_mediated=f["agreed"] + f["failed"],
+        disputes_mediated=f["with_adviser"],
+        cases_by_outcome=CaseOutcomes(agreed=f["agreed"], failed=f["failed"]),
+        cases_high_risk_open=f["high_risk"],
+        adviser_recovered_fen=f["affairs_recovered"] + f["adviser_cases_recovered"],
+        mediation_recovered_fen=f["mediation_recovered"],
+        enforcement_campaigns=f["campaigns"],
+        inspections=f["inspections"],
+        rectifications_pending=f["pending"],
+        publicity_teams=f["teams"],
+        publicity_events=f["events"],
+        publicity_audience=f["audience"],
+        patrols=f["patrols"],
+        patrol_incidents=f["incidents"],
+        patrol_recovered_fen=f["patrol_recovered"],
+        patrol_losses_prevented_fen=f["prevented"],
     )
