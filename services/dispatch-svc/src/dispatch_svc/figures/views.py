@@ -8,12 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from dispatch_svc.activities import service as activities
 from dispatch_svc.clock import MONTH_PATTERN, days_range, month_range
 from dispatch_svc.db import grid
 from dispatch_svc.figures.models import Figures, RatesReport, UnitRates
-from dispatch_svc.figures.service import order_counts
-from dispatch_svc.lectures import service as lectures
+from dispatch_svc.figures.service import counts_of, dashboard_counts, order_counts, order_counts_by_child
 from shared.identity import CurrentIdentity
 from shared.problems import unprocessable
 from shared.service import DatabaseDep
@@ -49,10 +47,8 @@ async def rates(
                 select(t.c.id, t.c.name, t.c.path).where(t.c.parent_id == unit.id, t.c.retired_at.is_(None)).order_by(t.c.code).limit(MAX_CHILDREN)
             )
         ).all()
-        child_rates = [
-            UnitRates(unit_id=c.id, unit_name=c.name, month=month, **(await order_counts(session, unit_path=c.path, start=start, end=end)).model_dump())
-            for c in children
-        ]
+        by_child = await order_counts_by_child(session, unit_path=unit.path, children=[c.path for c in children], start=start, end=end)
+        child_rates = [UnitRates(unit_id=c.id, unit_name=c.name, month=month, **by_child[c.path].model_dump()) for c in children]
     return RatesReport(unit_id=unit.id, unit_name=unit.name, month=month, **counts.model_dump(), children=child_rates)
 
 
@@ -75,13 +71,12 @@ async def figures(
         raise unprocessable("from is after to", loc=["query", "from"])
     async with db.session() as session:
         unit = await grid.get_in_scope(session, identity, unit_id)
-        sessions, attendees, _ = await lectures.count(session, unit_path=unit.path, first=from_, last=to)
-        by_kind = await activities.count(session, unit_path=unit.path, first=from_, last=to)
         start, end = days_range(from_, to)
-        counts = await order_counts(session, unit_path=unit.path, start=start, end=end)
+        values = await dashboard_counts(session, unit_path=unit.path, first=from_, last=to, start=start, end=end)
+    counts = counts_of(values)
     return Figures(
-        unit_id=unit.id, from_=from_, to=to, lecture_sessions=sessions, lecture_attendees=attendees,
-        activities=sum(c.activities for c in by_kind.values()), activity_attendees=sum(c.attendees for c in by_kind.values()),
-        orders=counts.submitted, orders_completed=counts.completed, response_rate=counts.response_rate,
-        resolution_rate=counts.resolution_rate, satisfaction_rate=counts.satisfaction_rate,
+        unit_id=unit.id, from_=from_, to=to, lecture_sessions=values["lecture_sessions"], lecture_attendees=values["lecture_attendees"],
+        activities=values["activities"], activity_attendees=values["activity_attendees"], orders=counts.submitted,
+        orders_completed=counts.completed,
+        response_rate=counts.response_rate, resolution_rate=counts.resolution_rate, satisfaction_rate=counts.satisfaction_rate,
     )
