@@ -69,14 +69,16 @@ def _pick(answer: dict[str, Any], name: str) -> Any:
 
 
 async def town_dashboard(composer: Composer, unit_id: str, start: date, end: date) -> TownDashboard:
-    """Fetch every source concurrently and lay the figures out by name."""
+    """Fetch every source in one concurrent round and lay the figures out by name.
+
+    grid-svc answers the unit, its counts, party members and compliance in one summary; dispatch-svc
+    and legal-svc each answer their figures in one call; points-svc counts the ledger month by month.
+    """
     period = {"from": start.isoformat(), "to": end.isoformat()}
     months = months_between(start, end)
     fetches = [
-        Fetch("unit", "grid", f"/api/v1/grid/units/{unit_id}", subject=True),
-        Fetch("counts", "grid", f"/api/v1/grid/units/{unit_id}/counts"),
-        Fetch("compliance", "grid", "/api/v1/grid/reports/compliance", {"under": unit_id, "on": end.isoformat()}),
-        Fetch("party_members", "grid", "/api/v1/grid/party/members", {"under": unit_id, "per_page": 1}, total_of),
+        # One summary: the unit, its units per level and party members today, compliance on the last day.
+        Fetch("unit", "grid", "/api/v1/grid/reports/unit-summary", {"under": unit_id, "on": end.isoformat()}, subject=True),
         Fetch("dispatch_figures", "dispatch", "/api/v1/dispatch/figures", {"unit_id": unit_id, **period}),
         Fetch("legal_figures", "legal", "/api/v1/legal/figures", {"unit_id": unit_id, **period}),
         # The ledger filters by month: the entries of every month the period touches.
@@ -84,13 +86,14 @@ async def town_dashboard(composer: Composer, unit_id: str, start: date, end: dat
           for m in months),
     ]
     got = await composer.run(fetches)
+    registry = got["unit"] or {}
     sources: dict[str, tuple[str, str, Callable[[], Any]]] = {
-        "grids": ("counts", "grid", lambda: got["counts"]["grid"]),
-        "small_grids": ("counts", "grid", lambda: got["counts"]["small_grid"]),
-        "micro_grids": ("counts", "grid", lambda: got["counts"]["micro_grid"]),
-        "households": ("compliance", "grid", lambda: got["compliance"]["households"]),
-        "liaison_coverage": ("compliance", "grid", lambda: got["compliance"]["liaison_coverage"]),
-        "party_members": ("party_members", "grid", lambda: got["party_members"]),
+        "grids": ("unit", "grid", lambda: registry["units_below"]["grid"]),
+        "small_grids": ("unit", "grid", lambda: registry["units_below"]["small_grid"]),
+        "micro_grids": ("unit", "grid", lambda: registry["units_below"]["micro_grid"]),
+        "households": ("unit", "grid", lambda: registry["compliance"]["households"]),
+        "liaison_coverage": ("unit", "grid", lambda: registry["compliance"]["liaison_coverage"]),
+        "party_members": ("unit", "grid", lambda: registry["party_members"]),
         **{name: ("dispatch_figures", "dispatch", lambda n=name: _pick(got["dispatch_figures"], n)) for name in DISPATCH_FIGURES},
         **{name: ("legal_figures", "legal", lambda n=name: _pick(got["legal_figures"], n)) for name in LEGAL_FIGURES},
         "points_entries": ("entries", "points", lambda: sum(got[f"entries_{m}"] for m in months)),
@@ -109,4 +112,4 @@ async def town_dashboard(composer: Composer, unit_id: str, start: date, end: dat
                 cause = DegradedSection(section=name, service=service, reason="not provided")
         figures[name] = None
         degraded.append(DegradedSection(section=name, service=service, reason=cause.reason))
-    return TownDashboard(unit=got["unit"], from_=start, to=end, figures=figures, degraded=degraded)
+    return TownDashboard(unit=registry.get("unit"), from_=start, to=end, figures=figures, degraded=degraded)

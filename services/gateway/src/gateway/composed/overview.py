@@ -6,13 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of, total_of
+from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of
 from shared.local_time import current_period
 
 CORE_ROLES = ("grid_leader", "grid_worker", "grid_assistant")
 OPEN_ORDER_STATUSES = ["submitted", "accepted", "dispatched", "in_progress", "returned"]
 CASES_IN_PROGRESS = ["registered", "accepted", "mediating"]
 LISTED = 10
+# What grid-svc's unit summary fills: all of it is missing when that one call fails.
+GRID_SECTIONS = ("unit", "units_below", "team", "compliance", "households")
 
 
 class TeamCompliance(BaseModel):
@@ -57,7 +59,7 @@ class UnitOverview(BaseModel):
     team: list[dict[str, Any]] | None = Field(description="role assignments on the unit itself, in force today")
     team_compliance: TeamCompliance | None
     compliance: dict[str, Any] | None = Field(description="grid-svc's compliance summary of the subtree")
-    households: int | None
+    households: int | None = Field(description="households registered under the unit today (the compliance summary's count)")
     open_orders: dict[str, Any] | None = Field(description="total and the newest few")
     overdue_orders: dict[str, Any] | None
     cases_in_progress: dict[str, Any] | None = Field(description="mediation cases not yet concluded (parties masked)")
@@ -90,15 +92,15 @@ def _merge_case_pages(pages: list[dict[str, Any] | None], composer: Composer) ->
 
 
 async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
-    """Fetch every section concurrently and assemble the overview."""
+    """Fetch every section in one concurrent round and assemble the overview.
+
+    grid-svc answers the unit, its counts, team and compliance in one summary; the households are
+    the compliance count. Orders, cases and members come from the other three services.
+    """
     period = current_period()
     sections = await composer.run(
         [
-            Fetch("unit", "grid", f"/api/v1/grid/units/{unit_id}", subject=True),
-            Fetch("units_below", "grid", f"/api/v1/grid/units/{unit_id}/counts"),
-            Fetch("team", "grid", "/api/v1/grid/assignments", {"unit_id": unit_id, "per_page": 200}, items_of),
-            Fetch("compliance", "grid", "/api/v1/grid/reports/compliance", {"under": unit_id}),
-            Fetch("households", "grid", "/api/v1/grid/households", {"under": unit_id, "per_page": 1}, total_of),
+            Fetch("unit", "grid", "/api/v1/grid/reports/unit-summary", {"under": unit_id}, subject=True, covers=GRID_SECTIONS),
             Fetch("open_orders", "dispatch", "/api/v1/dispatch/orders",
                   {"under": unit_id, "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
             Fetch("overdue_orders", "dispatch", "/api/v1/dispatch/orders",
@@ -111,10 +113,17 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
             Fetch("top_members", "points", "/api/v1/points/balances", {"under": unit_id, "period": period, "per_page": 5}, items_of),
         ]
     )
-    team = sections["team"]
+    registry = sections.pop("unit") or {}
+    team = registry.get("team")
+    compliance = registry.get("compliance")
     case_pages = [sections.pop(f"cases_{status}") for status in CASES_IN_PROGRESS]
     return UnitOverview(
         **sections,
+        unit=registry.get("unit"),
+        units_below=registry.get("units_below"),
+        team=team,
+        compliance=compliance,
+        households=compliance["households"] if compliance is not None else None,
         cases_in_progress=_merge_case_pages(case_pages, composer),
         period=period,
         team_compliance=team_compliance(team) if team is not None else None,

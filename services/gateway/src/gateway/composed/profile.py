@@ -46,59 +46,55 @@ class MemberProfile(BaseModel):
 
 
 async def member_profile(composer: Composer, member_id: str) -> MemberProfile:
-    """Find the member, then fetch everything about them concurrently."""
+    """Two concurrent rounds: what is known by the member's id, then what needs their person and branch.
+
+    grid-svc answers the member with their roles and liaisons in one summary; points-svc's balance
+    names the branch the rating is listed under. Only when grid-svc cannot answer is points-svc's
+    copy of the member asked for, to stand in (it carries the person the second round needs).
+    """
     first = await composer.run(
         [
-            Fetch("member", "grid", f"/api/v1/grid/party/members/{member_id}", subject=True),
-            Fetch("points_member", "points", f"/api/v1/points/members/{member_id}"),
+            Fetch("member", "grid", "/api/v1/grid/reports/member-summary", {"member_id": member_id}, subject=True,
+                  covers=("member", "roles", "liaisons")),
+            Fetch("balance", "points", f"/api/v1/points/members/{member_id}/balance"),
+            Fetch("recent_entries", "points", "/api/v1/points/entries", {"member_id": member_id, "per_page": RECENT}, items_of),
         ]
     )
-    member = first["member"] or first["points_member"]
-    if first["member"] is None and member is not None:
-        # points' copy stands in for grid's: the section is there, though from the roster.
-        composer.degraded[:] = [d for d in composer.degraded if d.section != "member"]
+    registry = first["member"] or {}
+    member = registry.get("member")
+    points_member = None
+    if member is None:
+        points_member = (await composer.run([Fetch("points_member", "points", f"/api/v1/points/members/{member_id}")]))["points_member"]
+        if points_member is not None:
+            # points' copy stands in for grid's: the section is there, though from the roster.
+            member = points_member
+            composer.degraded[:] = [d for d in composer.degraded if d.section != "member"]
     if member is None:
         # Neither service could say who this is: nothing else can be asked.
         return MemberProfile(
-            member=None, roles=None, liaisons=None, balance=None, rating=None, recent_entries=None,
+            member=None, roles=None, liaisons=None, balance=first["balance"], rating=None, recent_entries=first["recent_entries"],
             orders_served=None, lectures_given=None, mediations=None, degraded=_without_points_member(composer),
         )
     person_id = member["person_id"]
-    branch_unit_id = (first["points_member"] or {}).get("branch_unit_id")
-    points_missing = next((d.reason for d in composer.degraded if d.section == "points_member"), "not provided")
+    branch_unit_id = (first["balance"] or points_member or {}).get("branch_unit_id")
+    points_missing = next((d.reason for d in composer.degraded if d.section == "balance"), "not provided")
     rest = await composer.run(
         [
-            Fetch("roles", "grid", "/api/v1/grid/assignments", {"person_id": person_id, "per_page": 200}, items_of),
-            Fetch("member_liaisons", "grid", "/api/v1/grid/liaisons", {"member_id": member_id, "per_page": 200}, items_of),
-            Fetch("cadre_liaisons", "grid", "/api/v1/grid/liaisons", {"person_id": person_id, "per_page": 200}, items_of),
-            Fetch("balance", "points", f"/api/v1/points/members/{member_id}/balance"),
             # Ratings are listed per branch, newest span first: the member's latest is the first of theirs.
             Fetch("rating", "points", "/api/v1/points/ratings", {"branch_unit_id": branch_unit_id, "per_page": 200},
                   lambda page: next((r for r in page["items"] if r["member_id"] == member_id), None),
                   provided=branch_unit_id is not None, missing_reason=points_missing),
-            Fetch("recent_entries", "points", "/api/v1/points/entries", {"member_id": member_id, "per_page": RECENT}, items_of),
             Fetch("orders_served", "dispatch", "/api/v1/dispatch/orders", {"assignee_person_id": person_id, "per_page": RECENT}, page_of),
             Fetch("lectures_given", "dispatch", "/api/v1/dispatch/lectures", {"lecturer_person_id": person_id, "per_page": RECENT}, page_of),
             Fetch("mediations", "legal", "/api/v1/legal/cases", {"mediator_person_id": person_id, "per_page": RECENT}, page_of),
         ]
     )
-    member_links, cadre_links = rest.pop("member_liaisons"), rest.pop("cadre_liaisons")
-    liaisons = None if member_links is None or cadre_links is None else _unique(member_links + cadre_links)
-    return MemberProfile(member=member, liaisons=liaisons, **rest, degraded=_without_points_member(composer))
-
-
-def _unique(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return list({link["id"]: link for link in links}.values())
+    return MemberProfile(
+        member=member, roles=registry.get("roles"), liaisons=registry.get("liaisons"), balance=first["balance"],
+        recent_entries=first["recent_entries"], **rest, degraded=_without_points_member(composer),
+    )
 
 
 def _without_points_member(composer: Composer) -> list[DegradedSection]:
     # points' copy of the member only stands in for grid's; its absence alone is no loss.
-    named = []
-    for entry in composer.degraded:
-        if entry.section == "points_member":
-            continue
-        if entry.section in ("member_liaisons", "cadre_liaisons"):
-            entry = DegradedSection(section="liaisons", service=entry.service, reason=entry.reason)
-        if entry not in named:
-            named.append(entry)
-    return named
+    return [entry for entry in composer.degraded if entry.section != "points_member"]

@@ -1,7 +1,9 @@
 """Fetching the sections of a composed view concurrently, and naming the ones that failed.
 
-Each section is one GET to one service. A section whose service is down, slow, refuses the
-caller or lacks the endpoint is left empty and named in `degraded`; the view still answers.
+Each fetch is one GET to one service and may fill several sections (a service's summary answers
+what would otherwise take several calls: every call costs the service and the gateway far more
+than the query behind it). A section whose service is down, slow, refuses the caller or lacks the
+endpoint is left empty and named in `degraded`; the view still answers.
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ class Fetch:
     # (a query parameter a service does not know is ignored, which would answer the wrong question).
     provided: bool = True
     missing_reason: str = "not provided"
+    # The view's sections this answer fills, each named in `degraded` when it fails (default: `section`).
+    covers: tuple[str, ...] = ()
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """The sections left empty when this fetch fails."""
+        return self.covers or (self.section,)
 
 
 def _reason(error: UpstreamError) -> str:
@@ -85,12 +94,15 @@ class Composer:
     def _allowed(self, domain: str) -> bool:
         return self.identity.role != Role.SYSTEM or domain in self.identity.rights
 
+    def _degrade(self, fetch: Fetch, reason: str) -> None:
+        self.degraded.extend(DegradedSection(section=section, service=fetch.domain, reason=reason) for section in fetch.sections)
+
     async def _one(self, fetch: Fetch) -> Any:
         if not fetch.provided:
-            self.degraded.append(DegradedSection(section=fetch.section, service=fetch.domain, reason=fetch.missing_reason))
+            self._degrade(fetch, fetch.missing_reason)
             return None
         if not self._allowed(fetch.domain):
-            self.degraded.append(DegradedSection(section=fetch.section, service=fetch.domain, reason="forbidden"))
+            self._degrade(fetch, "forbidden")
             return None
         params = {k: v for k, v in fetch.params.items() if v is not None}
         try:
@@ -106,7 +118,7 @@ class Composer:
             reason = _reason(exc)
         except (KeyError, TypeError, ValueError) as exc:
             reason = f"unexpected answer ({type(exc).__name__})"
-        self.degraded.append(DegradedSection(section=fetch.section, service=fetch.domain, reason=reason))
+        self._degrade(fetch, reason)
         return None
 
     async def run(self, fetches: list[Fetch]) -> dict[str, Any]:

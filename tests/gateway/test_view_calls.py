@@ -1,0 +1,126 @@
+"""What the composed views ask of each service: one call per service where the services allow it, every
+part from the call that answers it, and the same answers as the services' own endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from harness import eventually
+from shared.testing import free_port
+
+TODAY = date.today()
+
+
+async def _post(client, headers: dict, path: str, body: dict) -> dict:
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code in (200, 201), f"{path}: {response.text}"
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+async def world(backend, broker, tmp_path_factory, kit):
+    stack = await kit.start_services(backend, broker, tmp_path_factory)
+    transports = kit.recording_transports(stack)
+    gateway = await kit.start_gateway(stack, "gateway", transports)
+    await stack.wait_consumers_assigned()
+    client = gateway.client
+    admin = await kit.login(client, **kit.ADMIN)
+    county = await kit.create_unit(client, admin, "county", None, "夏县")
+    town = await kit.create_unit(client, admin, "town", county, "禹王镇")
+    village = await kit.create_unit(client, admin, "village", town, "青龙村")
+    grid = await kit.create_unit(client, admin, "grid", village, "一网格")
+    small = await kit.create_unit(client, admin, "small_grid", grid, "一小网格")
+    micro = await kit.create_unit(client, admin, "micro_grid", small, "一微网格")
+    households = [
+        await _post(client, admin, "/api/v1/grid/households",
+                    {"code": f"H{uuid.uuid4().hex[:6]}", "address": "青龙村一组", "size": 2, "unit_id": micro["id"]})
+        for _ in range(2)
+    ]
+    person = await _post(client, admin, "/api/v1/grid/people",
+                         {"name": "王建国", "household_id": households[0]["id"], "relation": "head"})
+    member = await _post(client, admin, "/api/v1/grid/party/members",
+                         {"person_id": person["id"], "unit_id": village["id"], "joined_on": "2001-07-01"})
+    await _post(client, admin, "/api/v1/grid/assignments", {"unit_id": grid["id"], "person_id": person["id"], "role": "grid_leader"})
+    await _post(client, admin, "/api/v1/grid/liaisons",
+                {"kind": "member_household", "member_id": member["id"], "household_id": households[1]["id"]})
+
+    async def replicated() -> bool:
+        return (await client.get(f"/api/v1/points/members/{member['id']}", headers=admin)).status_code == 200
+
+    await eventually(replicated)
+    yield {"kit": kit, "stack": stack, "client": client, "admin": admin, "transports": transports,
+           "town": town, "village": village, "grid": grid, "member": member, "person": person}
+    await stack.close()
+
+
+async def _calls(world, path: str, **params) -> tuple[dict, Counter]:
+    """The view's answer and how many calls it made to each service."""
+    for transport in world["transports"].values():
+        transport.urls.clear()
+    response = await world["client"].get(path, params=params, headers=world["admin"])
+    assert response.status_code == 200, response.text
+    return response.json(), Counter({domain: len(t.urls) for domain, t in world["transports"].items()})
+
+
+async def _direct(world, path: str, **params) -> dict:
+    response = await world["client"].get(path, params=params, headers=world["admin"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_the_overview_asks_grid_once_and_answers_what_grid_answers(world):
+    unit_id = world["grid"]["id"]
+    body, calls = await _calls(world, f"/api/v1/views/units/{unit_id}/overview")
+    assert body["degraded"] == []
+    # grid: one summary; dispatch: open and overdue orders; legal: one page per status in progress; points: the top members.
+    assert calls == Counter({"grid": 1, "dispatch": 2, "legal": 3, "points": 1})
+    assert body["unit"] == await _direct(world, f"/api/v1/grid/units/{unit_id}")
+    assert body["units_below"] == await _direct(world, f"/api/v1/grid/units/{unit_id}/counts")
+    assert body["team"] == (await _direct(world, "/api/v1/grid/assignments", unit_id=unit_id, per_page=200))["items"]
+    assert body["compliance"] == await _direct(world, "/api/v1/grid/reports/compliance", under=unit_id)
+    assert body["households"] == (await _direct(world, "/api/v1/grid/households", under=unit_id, per_page=1))["total"] == 2
+
+
+async def test_the_profile_asks_grid_once_and_the_others_for_what_it_shows(world):
+    member, person = world["member"], world["person"]
+    body, calls = await _calls(world, f"/api/v1/views/members/{member['id']}/profile")
+    assert body["degraded"] == []
+    # grid: one summary; points: balance, recent entries, ratings; dispatch: orders and lectures; legal: mediations.
+    assert calls == Counter({"grid": 1, "points": 3, "dispatch": 2, "legal": 1})
+    assert body["member"] == await _direct(world, f"/api/v1/grid/party/members/{member['id']}")
+    assert body["roles"] == (await _direct(world, "/api/v1/grid/assignments", person_id=person["id"], per_page=200))["items"]
+    assert [link["kind"] for link in body["liaisons"]] == ["member_household"]
+    assert body["balance"] == await _direct(world, f"/api/v1/points/members/{member['id']}/balance")
+
+
+async def test_the_dashboard_asks_each_service_once_and_points_once_a_month(world):
+    town_id = world["town"]["id"]
+    start = date(TODAY.year, 1, 1) if TODAY.month > 2 else TODAY.replace(day=1)
+    body, calls = await _calls(world, f"/api/v1/dashboards/towns/{town_id}", **{"from": start.isoformat(), "to": TODAY.isoformat()})
+    assert body["degraded"] == []
+    assert calls == Counter({"grid": 1, "dispatch": 1, "legal": 1, "points": TODAY.month - start.month + 1})
+    counts = await _direct(world, f"/api/v1/grid/units/{town_id}/counts")
+    assert (body["figures"]["grids"], body["figures"]["small_grids"], body["figures"]["micro_grids"]) == (
+        counts["grid"], counts["small_grid"], counts["micro_grid"])
+    assert body["figures"]["party_members"] == (await _direct(world, "/api/v1/grid/party/members", under=town_id, per_page=1))["total"] == 1
+    assert body["figures"]["households"] == 2 and body["figures"]["liaison_coverage"] == 0.5
+
+
+async def test_without_grid_the_profile_takes_the_member_from_points_and_names_what_grid_would_have_given(world):
+    kit, stack, member = world["kit"], world["stack"], world["member"]
+    transports = kit.recording_transports(stack)
+    del transports["grid"]
+    gateway = await kit.start_gateway(stack, "gateway-no-grid", transports, grid_url=f"http://127.0.0.1:{free_port()}")
+    headers = await kit.login(gateway.client, **kit.ADMIN)
+    response = await gateway.client.get(f"/api/v1/views/members/{member['id']}/profile", headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["member"]["id"] == member["id"] and body["member"]["person_id"] == world["person"]["id"]
+    assert {(d["section"], d["service"], d["reason"]) for d in body["degraded"]} == {
+        ("roles", "grid", "unreachable"), ("liaisons", "grid", "unreachable")}
+    assert body["roles"] is None and body["liaisons"] is None
+    assert body["balance"]["member_id"] == member["id"] and body["mediations"] == {"total": 0, "items": []}
