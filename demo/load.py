@@ -53,8 +53,10 @@ IMPORTS_IN_FLIGHT = 2
 # its branch's chain), a few branches at once.
 LEDGER_BATCH = 2000
 LEDGER_IN_FLIGHT = 3
-# Asynchronous effects (events reaching the other services) are waited for this long at most.
+# Asynchronous effects (events reaching the other services) are waited for this long at most; a town of a
+# county's density sends tens of thousands of registry events, which the consumers take minutes to apply.
 EVENT_DEADLINE_S = 180.0
+EVENT_DEADLINE_PER_HOUSEHOLD_S = 0.1
 
 SERVICE_TYPES = [
     {
@@ -270,6 +272,8 @@ class Loader:
         self.today = options.today or datetime.now(SHANGHAI).date()
         # Per step, over all towns: seconds, and how many records when the step counts them.
         self.phases: dict[str, dict[str, float]] = {}
+        households = self.sizes.micro_grids * self.sizes.households_per_micro_grid
+        self.event_deadline = max(EVENT_DEADLINE_S, EVENT_DEADLINE_PER_HOUSEHOLD_S * households)
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -661,7 +665,7 @@ class TownLoad:
             eventually(
                 f"{domain}-svc to know the {expected} units under {self.plan.name}",
                 lambda d=domain: self.key.get(f"/api/v1/{d}/units", under=self.town_id, per_page=1)["total"] == expected,
-                timeout=EVENT_DEADLINE_S,
+                timeout=self.loader.event_deadline,
             )
         self.say("the tree reached points, dispatch and legal")
 
@@ -707,7 +711,7 @@ class TownLoad:
         eventually(
             f"points-svc to know the {expected} party members",
             lambda: self.key.get("/api/v1/points/members", under=self.town_id, per_page=1)["total"] == expected,
-            timeout=EVENT_DEADLINE_S,
+            timeout=self.loader.event_deadline,
         )
         self.say(f"{len(RULES)} scoring rules; {expected} members on the points roster")
 
@@ -798,7 +802,7 @@ class TownLoad:
                 self.key.get("/api/v1/points/deeds", under=self.town_id, per_page=1)["total"] >= expected
                 and self.key.get("/api/v1/points/deeds", under=self.town_id, status="waiting_member", per_page=1)["total"] == 0
             ),
-            timeout=EVENT_DEADLINE_S,
+            timeout=self.loader.event_deadline,
         )
         credited = self.key.get("/api/v1/points/deeds", under=self.town_id, status="credited", per_page=1)["total"]
         self.counts["deeds_credited"] = credited
@@ -842,7 +846,7 @@ class TownLoad:
             eventually(
                 "dispatch-svc to know a person",
                 lambda p=person_id: self.key.get(f"/api/v1/dispatch/roster/people/{p}"),
-                timeout=EVENT_DEADLINE_S,
+                timeout=self.loader.event_deadline,
             )
 
     def _wait_for_households(self, households: Iterable[str]) -> None:
@@ -850,7 +854,7 @@ class TownLoad:
             eventually(
                 "dispatch-svc to know a household",
                 lambda h=household_id: self.key.get(f"/api/v1/dispatch/roster/households/{h}"),
-                timeout=EVENT_DEADLINE_S,
+                timeout=self.loader.event_deadline,
             )
 
     def lectures(self) -> None:
@@ -1429,7 +1433,7 @@ class TownLoad:
                     lambda: any(
                         m.get("person_id") == person_id and m.get("party_member") for m in mediator.get(path).get("mediators", [])
                     ),
-                    timeout=EVENT_DEADLINE_S,
+                    timeout=self.loader.event_deadline,
                 )
             _advance(mediator, f"{path}/start-mediation", None)
             if failed:
