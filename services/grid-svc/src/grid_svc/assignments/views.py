@@ -9,11 +9,10 @@ from fastapi import APIRouter, Query
 from grid_svc.assignments import service
 from grid_svc.assignments.models import AssignmentCreate, AssignmentEnd, AssignmentPublic, AssignmentRole
 from grid_svc.db import platform
-from grid_svc.pages import paginate_rows
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/grid/assignments", tags=["assignments"])

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from grid_svc.db import platform
-from grid_svc.pages import paginate_rows
 from grid_svc.party import service
 from grid_svc.party.models import (
     MemberStatus,
@@ -22,7 +21,7 @@ from grid_svc.party.models import (
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/grid/party", tags=["party"])

@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from grid_svc.pages import paginate_rows
 from grid_svc.reports import service
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
 from grid_svc.units.service import get_unit
 from shared.identity import CurrentIdentity
 from shared.local_time import today
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/grid/reports", tags=["reports"])

@@ -6,12 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from grid_svc.db import platform
-from grid_svc.pages import paginate_rows
 from grid_svc.rules import service
 from grid_svc.rules.models import PublishedRules, RuleRevisionCreate, RuleRevisionDiff, RuleRevisionPublic
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/grid/villages/{unit_id}/rules", tags=["village rules"])
