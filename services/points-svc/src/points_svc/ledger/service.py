@@ -407,8 +407,8 @@ def list_entries_query(
     *, identity: Identity, scope_path: str | None, under_path: str | None, member_id: str | None,
     branch_unit_id: str | None, period: str | None, category: Category | None, source_kind: SourceKind | None,
 ) -> Select:
-    """Entries in scope, newest first (ids are time-ordered)."""
-    statement = select(Entry).where(scope_condition(Entry.unit_path, identity, scope_path))
+    """Rows of entries in scope, newest first (ids are time-ordered)."""
+    statement = select(Entry.__table__).where(scope_condition(Entry.unit_path, identity, scope_path))
     if under_path is not None:
         statement = statement.where(in_subtree(Entry.unit_path, under_path))
     if member_id is not None:

@@ -21,7 +21,7 @@ from points_svc.rules.models import Category
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
-from shared.pagination import Page, PageDep, paginate
+from shared.pagination import Page, PageDep, paginate_rows
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/points", tags=["ledger"])
@@ -77,7 +77,7 @@ async def list_entries(
             identity=identity, scope_path=await grid.scope_path(session, identity), under_path=under_path,
             member_id=member_id, branch_unit_id=branch_unit_id, period=period, category=category, source_kind=source_kind,
         )
-        rows, total = await paginate(session, statement, page)
+        rows, total = await paginate_rows(session, statement, page)
     return Page(items=[EntryPublic.model_validate(e, from_attributes=True) for e in rows], total=total, page=page.page, per_page=page.per_page)
 
 
