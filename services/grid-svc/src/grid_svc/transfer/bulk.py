@@ -1,8 +1,8 @@
 """The roster import's bulk path: lookups made once per import, new records inserted in batches.
 
-A row that registers something new — a household, a person, a party member, a member's household
+A row that registers something new — a household, a person, a party member, a role, a liaison
 link — is checked here against the rules of the single-record use case (`register_household`,
-`register_person`, `join_member`, `link`), in the same order and with the same refusals, but on
+`register_person`, `join_member`, `assign`, `link`), in the same order and with the same refusals, but on
 records looked up in bulk for the whole sheet instead of one query per check. Its events are
 emitted at once, so the outbox keeps the row order; its rows wait in memory and are inserted in
 batches (`flush`). A row that would change a record that already exists raises `UseCaseNeeded`:
@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grid_svc.assignments.models import CORE_ROLES, ROLE_LEVELS, Assignment, AssignmentCreate, AssignmentRole
 from grid_svc.dates import now
 from grid_svc.households.models import Household, HouseholdCreate, HouseholdPlacement, tags_from_text, tags_to_text
 from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
 from grid_svc.people.models import HouseholdMember, Person, PersonCreate, PersonUpdate, Relation
 from grid_svc.units.models import Level, Unit
-from shared.events.grid import HouseholdRegistered, HouseholdUpdated, LiaisonLinked, MemberJoined, PersonJoined
+from shared.events.grid import HouseholdRegistered, HouseholdUpdated, LiaisonLinked, MemberJoined, PersonJoined, RoleAssigned
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import today
@@ -110,6 +111,7 @@ class _Pending:
     people: list[dict[str, Any]] = field(default_factory=list)
     memberships: list[dict[str, Any]] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -120,6 +122,7 @@ class _Pending:
             (Person.__table__, self.people),
             (HouseholdMember.__table__, self.memberships),
             (PartyMember.__table__, self.members),
+            (Assignment.__table__, self.roles),
             (Liaison.__table__, self.links),
         ]
 
@@ -143,7 +146,11 @@ class BulkRegistry:
         self.people: dict[str, PersonRef | None] = {}
         self.members: dict[str, MemberRef | None] = {}
         self.orgs: dict[str, tuple[str, str] | None] = {}
-        self.links: dict[str, list[tuple[LiaisonKind, str, date | None]]] = {}
+        # (kind, household id, unit id, ends_on) of a person's links
+        self.links: dict[str, list[tuple[LiaisonKind, str | None, str, date | None]]] = {}
+        # (person id, role, starts_on, ends_on) of a unit's assignments; (starts_on, ends_on) of a person's cadre ones
+        self.unit_roles: dict[str, list[tuple[str, AssignmentRole, date, date | None]]] = {}
+        self.cadre_roles: dict[str, list[tuple[date, date | None]]] = {}
 
     def in_scope(self, path: str | None) -> bool:
         """The caller may see a record under `path`."""
@@ -164,8 +171,11 @@ class BulkRegistry:
         if sheet in ("members", "liaisons"):
             await self._load_members([p.id for p in people])
             await self._load_orgs([u.id for u in self.units.values() if u is not None])
+        if sheet == "roles":
+            await self._load_unit_roles([u.id for u in self.units.values() if u is not None])
         if sheet == "liaisons":
             await self._load_links([p.id for p in people])
+            await self._load_cadre_roles([p.id for p in people])
 
     async def _load_units(self, codes: Iterable[str]) -> None:
         missing = [c for c in codes if c not in self.units]
@@ -235,12 +245,30 @@ class BulkRegistry:
         missing = [p for p in person_ids if p not in self.links]
         for person_id in missing:
             self.links[person_id] = []
-        columns = (Liaison.person_id, Liaison.kind, Liaison.household_id, Liaison.ends_on)
+        columns = (Liaison.person_id, Liaison.kind, Liaison.household_id, Liaison.unit_id, Liaison.ends_on)
         for chunk in _chunks(missing):
-            statement = select(*columns).where(Liaison.person_id.in_(chunk), Liaison.household_id.is_not(None))
-            rows = await self.session.execute(statement)
-            for person_id, kind, household_id, ends_on in rows.all():
-                self.links[person_id].append((kind, household_id, ends_on))
+            rows = await self.session.execute(select(*columns).where(Liaison.person_id.in_(chunk)))
+            for person_id, kind, household_id, unit_id, ends_on in rows.all():
+                self.links[person_id].append((kind, household_id, unit_id, ends_on))
+
+    async def _load_unit_roles(self, unit_ids: Iterable[str]) -> None:
+        missing = [u for u in unit_ids if u not in self.unit_roles]
+        for unit_id in missing:
+            self.unit_roles[unit_id] = []
+        columns = (Assignment.unit_id, Assignment.person_id, Assignment.role, Assignment.starts_on, Assignment.ends_on)
+        for chunk in _chunks(missing):
+            for unit_id, *held in (await self.session.execute(select(*columns).where(Assignment.unit_id.in_(chunk)))).all():
+                self.unit_roles[unit_id].append(tuple(held))
+
+    async def _load_cadre_roles(self, person_ids: Iterable[str]) -> None:
+        missing = [p for p in person_ids if p not in self.cadre_roles]
+        for person_id in missing:
+            self.cadre_roles[person_id] = []
+        columns = (Assignment.person_id, Assignment.starts_on, Assignment.ends_on)
+        for chunk in _chunks(missing):
+            statement = select(*columns).where(Assignment.person_id.in_(chunk), Assignment.role == AssignmentRole.CADRE)
+            for person_id, starts_on, ends_on in (await self.session.execute(statement)).all():
+                self.cadre_roles[person_id].append((starts_on, ends_on))
 
     async def unit(self, full_code: str) -> Unit:
         """The unit with this full code in the caller's scope, else 422 (as the single-row import answers)."""
@@ -286,11 +314,23 @@ class BulkRegistry:
             await self._load_orgs([unit_id])
         return self.orgs[unit_id]
 
-    async def links_of(self, person_id: str) -> list[tuple[LiaisonKind, str, date | None]]:
-        """The person's household links: (kind, household id, ends_on)."""
+    async def links_of(self, person_id: str) -> list[tuple[LiaisonKind, str | None, str, date | None]]:
+        """The person's links: (kind, household id, unit id, ends_on)."""
         if person_id not in self.links:
             await self._load_links([person_id])
         return self.links[person_id]
+
+    async def roles_on(self, unit_id: str) -> list[tuple[str, AssignmentRole, date, date | None]]:
+        """The unit's assignments: (person id, role, starts_on, ends_on)."""
+        if unit_id not in self.unit_roles:
+            await self._load_unit_roles([unit_id])
+        return self.unit_roles[unit_id]
+
+    async def cadre_terms(self, person_id: str) -> list[tuple[date, date | None]]:
+        """(starts_on, ends_on) of the person's cadre assignments."""
+        if person_id not in self.cadre_roles:
+            await self._load_cadre_roles([person_id])
+        return self.cadre_roles[person_id]
 
     # --- rows ------------------------------------------------------------------------------------
 
@@ -402,6 +442,7 @@ class BulkRegistry:
         self.people[data.id_number] = PersonRef(person_id, data.name, unit_path, household.id if household else None)
         self.members[person_id] = None
         self.links[person_id] = []
+        self.cadre_roles[person_id] = []
         if household is None:
             emit(self.session, PersonJoined(person_id=person_id, name=data.name, unit_id=unit_id, unit_path=unit_path))
             return "created"
@@ -470,54 +511,124 @@ class BulkRegistry:
         )
         return "created"
 
-    async def liaison_row(self, cells: dict[str, str]) -> str:
-        """A liaisons row: a member's household link is made here when new (the rules of `link`).
+    async def role_row(self, cells: dict[str, str]) -> str:
+        """A roles row: the role is given here when the person does not hold it yet (the rules of `assign`)."""
+        person = await self.person(cells.get("id_number") or "")
+        unit = await self.unit(cells.get("unit_code") or "")
+        data = AssignmentCreate.model_validate(
+            {
+                "unit_id": unit.id, "person_id": person.id, "role": cells.get("role"), "title": _blank(cells.get("title")),
+                "starts_on": _blank(cells.get("starts_on")),
+            }
+        )
+        held = await self.roles_on(unit.id)
+        day = today()
+        if any(p == person.id and r == data.role and (ends is None or ends > day) for p, r, _, ends in held):
+            return "unchanged"
+        if unit.retired_at is not None:
+            raise unprocessable("the unit is retired", loc=["body", "unit_id"])
+        if unit.level not in ROLE_LEVELS[data.role]:
+            allowed = ", ".join(sorted(level.value for level in ROLE_LEVELS[data.role]))
+            raise unprocessable(
+                f"a {data.role.value} is assigned on a {allowed}, not a {unit.level.value}", code="invalid_level", loc=["body", "unit_id"]
+            )
+        starts_on = data.starts_on or today()
+        if any(p == person.id and r == data.role and (ends is None or ends > starts_on) for p, r, _, ends in held):
+            raise conflict("the person already holds this role on this unit", code="already_assigned")
+        if data.role in CORE_ROLES and any(r == data.role and (ends is None or ends > starts_on) for _, r, _, ends in held):
+            raise conflict(f"the unit already has a {data.role.value}; end that assignment first", code="role_taken")
+        moment = now()
+        assignment_id = new_id()
+        self.pending.roles.append(
+            {
+                "id": assignment_id, "unit_id": unit.id, "person_id": person.id, "role": data.role, "title": data.title,
+                "starts_on": starts_on, "ends_on": None, "created_at": moment, "updated_at": moment,
+            }
+        )
+        held.append((person.id, data.role, starts_on, None))
+        if data.role == AssignmentRole.CADRE:
+            (await self.cadre_terms(person.id)).append((starts_on, None))
+        emit(
+            self.session,
+            RoleAssigned(
+                assignment_id=assignment_id, unit_id=unit.id, unit_path=unit.path, person_id=person.id, name=person.name,
+                role=data.role.value, starts_on=starts_on,
+            ),
+        )
+        return "created"
 
-        Cadres' links, and links named by unit, go to the use case.
+    async def liaison_row(self, cells: dict[str, str]) -> str:
+        """A liaisons row: the link is made here when new (the rules of `link`).
+
+        A member's link names a household; a cadre's a grid or a household. Other combinations go to the use case.
         """
         kind = LiaisonKind(cells.get("kind") or "")
         person = await self.person(cells.get("id_number") or "")
         household = await self.household(cells["household_code"]) if _blank(cells.get("household_code")) else None
-        if _blank(cells.get("unit_code")):
-            await self.unit(cells["unit_code"])
-        if kind != LiaisonKind.MEMBER_HOUSEHOLD or household is None:
+        unit = await self.unit(cells["unit_code"]) if _blank(cells.get("unit_code")) else None
+        on_grid = kind == LiaisonKind.CADRE_GRID
+        if (household is None) == on_grid or (on_grid and unit is None):
             raise UseCaseNeeded
         day = today()
         links = await self.links_of(person.id)
-        if any(k == kind and h == household.id and (ends is None or ends > day) for k, h, ends in links):
+
+        def linked(k: LiaisonKind, h: str | None, u: str, ends: date | None, since: date) -> bool:
+            same = h == household.id if household is not None else u == (unit.id if unit else None)
+            return k == kind and same and (ends is None or ends > since)
+
+        if any(linked(*link, day) for link in links):
             return "unchanged"
-        member = await self.current_member(person.id)
-        if member is None:
-            raise Problem(422, "not_a_member", "the person is not a current party member")
+        member = None
+        if kind == LiaisonKind.MEMBER_HOUSEHOLD:
+            member = await self.current_member(person.id)
+            if member is None:
+                raise Problem(422, "not_a_member", "the person is not a current party member")
         data = LiaisonCreate.model_validate(
             {
-                "kind": kind, "member_id": member.id, "person_id": person.id, "household_id": household.id, "unit_id": None,
+                "kind": kind, "member_id": member.id if member else None, "person_id": person.id,
+                "household_id": household.id if household else None, "unit_id": unit.id if unit else None,
                 "starts_on": _blank(cells.get("starts_on")),
             }
         )
         starts_on = data.starts_on or today()
-        if not self.in_scope(member.org_unit_path):
-            raise not_found("party member")
-        if member.left_on is not None and member.left_on <= starts_on:
-            raise unprocessable("the party member has left", code="member_left", loc=["body", "member_id"])
-        if household.dissolved_on is not None:
-            raise conflict("the household is dissolved", code="dissolved")
-        if any(k == kind and h == household.id and (ends is None or ends > starts_on) for k, h, ends in links):
+        if member is not None:
+            if not self.in_scope(member.org_unit_path):
+                raise not_found("party member")
+            if member.left_on is not None and member.left_on <= starts_on:
+                raise unprocessable("the party member has left", code="member_left", loc=["body", "member_id"])
+        elif not any(starts <= starts_on and (ends is None or ends > starts_on) for starts, ends in await self.cadre_terms(person.id)):
+            raise unprocessable(
+                "the person holds no cadre assignment on that day; assign the role first", code="not_a_cadre", loc=["body", "person_id"]
+            )
+        if on_grid:
+            if unit.level != Level.GRID:
+                raise unprocessable(f"a cadre is linked to a grid, not a {unit.level.value}", code="invalid_level", loc=["body", "unit_id"])
+            if unit.retired_at is not None:
+                raise unprocessable("the grid is retired", loc=["body", "unit_id"])
+            unit_id, unit_path = unit.id, unit.path
+        else:
+            if household.dissolved_on is not None:
+                raise conflict("the household is dissolved", code="dissolved")
+            unit_id, unit_path = household.unit_id, household.unit_path
+        if any(linked(*link, starts_on) for link in links):
             raise conflict("this link already exists", code="already_linked")
         moment = now()
         link_id = new_id()
+        household_id = None if on_grid else household.id
         self.pending.links.append(
             {
-                "id": link_id, "kind": kind, "person_id": person.id, "member_id": member.id, "household_id": household.id,
-                "unit_id": household.unit_id, "starts_on": starts_on, "ends_on": None, "created_at": moment, "updated_at": moment,
+                "id": link_id, "kind": kind, "person_id": person.id, "member_id": member.id if member else None,
+                "household_id": household_id, "unit_id": unit_id, "starts_on": starts_on, "ends_on": None,
+                "created_at": moment, "updated_at": moment,
             }
         )
-        links.append((kind, household.id, None))
+        links.append((kind, household_id, unit_id, None))
         emit(
             self.session,
             LiaisonLinked(
-                liaison_id=link_id, kind=kind.value, person_id=person.id, name=person.name, member_id=member.id,
-                household_id=household.id, unit_id=household.unit_id, unit_path=household.unit_path, starts_on=starts_on,
+                liaison_id=link_id, kind=kind.value, person_id=person.id, name=person.name,
+                member_id=member.id if member else None, household_id=household_id, unit_id=unit_id, unit_path=unit_path,
+                starts_on=starts_on,
             ),
         )
         return "created"

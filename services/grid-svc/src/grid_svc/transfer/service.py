@@ -260,7 +260,7 @@ async def import_sheets(
     """Apply every sheet in order; raise ImportRejected (rolling back) on any row error or for a dry run.
 
     With `bulk` (always, but in tests that compare both ways), rows that register new households, people,
-    members and household links are checked on records looked up once per sheet and inserted in batches
+    members, roles and links are checked on records looked up once per sheet and inserted in batches
     (`transfer.bulk`); every other row runs its single-record use case, as all rows do without `bulk`.
     """
     require_grid_admin(identity)
@@ -280,6 +280,7 @@ async def import_sheets(
             "households": registry.household_row,
             "people": registry.person_row,
             "members": registry.member_row,
+            "roles": registry.role_row,
             "liaisons": registry.liaison_row,
         }
         if registry is not None
