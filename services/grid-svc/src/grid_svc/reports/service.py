@@ -7,20 +7,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Subquery,
-    and_,
-    bindparam,
-    case,
-    distinct,
-    exists,
-    func,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, case, distinct, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.assignments import service as assignments
@@ -31,14 +18,7 @@ from grid_svc.liaisons.models import Liaison, LiaisonKind
 from grid_svc.party.models import PartyMember, PartyOrg
 from grid_svc.party.service import get_member, member_public
 from grid_svc.people.models import Person
-from grid_svc.reports.models import (
-    CadreLoad,
-    ComplianceSummary,
-    IncompleteTeam,
-    MemberSummary,
-    UnitSummary,
-    UnlinkedMicroGrid,
-)
+from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.identity import Identity
