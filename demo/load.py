@@ -840,12 +840,18 @@ class TownLoad:
         self.trainings()
         self.activities()
 
-    def _wait_for_people(self, people: Iterable[str]) -> None:
-        pending = sorted(set(people))
-        for person_id in pending:
+    def _wait_for_people(self, people: Iterable[str], *, members: bool = False) -> None:
+        """Wait until dispatch-svc knows each person (and, with `members`, knows them as a party member: an
+        order served by someone it does not know as a member yet earns no deed)."""
+
+        def known(person_id: str) -> dict[str, Any] | None:
+            person = self.key.get(f"/api/v1/dispatch/roster/people/{person_id}")
+            return person if person["party_member"] or not members else None
+
+        for person_id in sorted(set(people)):
             eventually(
-                "dispatch-svc to know a person",
-                lambda p=person_id: self.key.get(f"/api/v1/dispatch/roster/people/{p}"),
+                "dispatch-svc to know a party member" if members else "dispatch-svc to know a person",
+                lambda p=person_id: known(p),
                 timeout=self.loader.event_deadline,
             )
 
@@ -923,7 +929,7 @@ class TownLoad:
                     (f"{village.ref}-{n}", body, self.pid(member.person), finish, rng.choice((5, 5, 5, 4, 4, 3)), via_grid_worker)
                 )
         self._wait_for_households(w[1]["household_id"] for w in work)
-        self._wait_for_people(w[2] for w in work)
+        self._wait_for_people((w[2] for w in work), members=True)
 
         def serve(item: tuple[str, dict[str, Any], str, bool, int, bool]) -> bool:
             label, body, assignee, finish, satisfaction, via_grid_worker = item
