@@ -41,7 +41,7 @@ class Database:
     spike latency, so writes in this process are serialised with an asyncio lock.
     """
 
-    def __init__(self, url: str, *, outbox: OutboxWriter | None = None, pool_size: int = 5, max_overflow: int = 5) -> None:
+    def __init__(self, url: str, *, outbox: OutboxWriter | None = None, pool_size: int = 10, max_overflow: int = 5) -> None:
         self.outbox = outbox
         self.url = normalise_url(url)
         parsed = make_url(self.url)
@@ -52,13 +52,17 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            # Each pool keeps pool_size connections; overflow ones are closed when returned (some churn in bursts),
-            # so a process holds at most 2 × (pool_size + max_overflow) of PostgreSQL's max_connections.
+            # Each pool keeps up to pool_size connections open. Reads never overflow: they are short, so waiting for
+            # a connection is cheap, while an overflow connection is opened and closed again and again under sustained
+            # load (a new PostgreSQL backend each time). So a read must never wait for a second read connection while
+            # holding one. Writes may overflow by max_overflow. At most 2 × pool_size + max_overflow connections.
             # No pre-ping (a round trip per checkout): a connection the server closed is dropped at checkout, and
             # one that dies in use invalidates its pool and answers that one request 503 (retryable).
-            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        self.reader: AsyncEngine = create_async_engine(self.url, isolation_level="AUTOCOMMIT", **kwargs)
+            kwargs.update(pool_size=pool_size, pool_recycle=1800)
+        write_overflow = {} if self.is_sqlite else {"max_overflow": max_overflow}
+        read_overflow = {} if self.is_sqlite else {"max_overflow": 0}
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs, **write_overflow)
+        self.reader: AsyncEngine = create_async_engine(self.url, isolation_level="AUTOCOMMIT", **kwargs, **read_overflow)
         for engine in (self.engine, self.reader):
             if self.is_sqlite:
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -26,9 +26,9 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     environment: Literal["dev", "prod"] = "dev"
     database_url: str = ""
-    # Per pool (a process has a read pool and a write pool): PostgreSQL's max_connections must cover
-    # 2 × (pool size + overflow) × processes of every service.
-    database_pool_size: int = 5
+    # A process has a read pool and a write pool of this size, and the write pool may overflow:
+    # PostgreSQL's max_connections must cover (2 × pool size + overflow) × processes of every service.
+    database_pool_size: int = 10
     database_max_overflow: int = 5
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Real Kafka supports the idempotent producer; the local broker does not.
