@@ -15,7 +15,7 @@ from shared.dlq import read_dead_letters, replay
 from shared.events import GRID_TOPIC
 from shared.events.envelope import encode
 from shared.events.grid import UnitCreated
-from shared.events.topics import all_topics
+from shared.events.topics import all_topics, dlq_topic
 from shared.inbox import EventConsumer
 from shared.kafka import EventBus, ensure_topics
 from shared.tables import platform_tables
@@ -61,7 +61,7 @@ async def consumer_setup(backend, broker, tmp_path_factory):
 
 
 async def _send(
-    bootstrap: str, events: list[UnitCreated], *, copies: int = 1, ids: list[str] | None = None
+    bootstrap: str, events: list[UnitCreated], *, copies: int = 1, ids: list[str] | None = None, topic: str = GRID_TOPIC
 ) -> list[str]:
     """Publish events as a relay would (new ids unless `ids` are given: then it is a redelivery)."""
     ids = ids or [uuid.uuid4().hex for _ in events]
@@ -74,7 +74,8 @@ async def _send(
                 time=datetime.now(UTC), data=event.model_dump(mode="json"),
             )
             for _ in range(copies):
-                await producer.send_and_wait(GRID_TOPIC, message.value, key=message.key.encode(), headers=list(message.headers.items()))
+                headers = list(message.headers.items())
+                await producer.send_and_wait(topic, message.value, key=message.key.encode(), headers=headers)
     finally:
         await producer.stop()
     return ids
@@ -142,3 +143,32 @@ async def test_failing_event_goes_to_the_dlq_the_partition_moves_on_and_replay_a
 
 async def _at_least(value: int, minimum: int) -> bool:
     return value >= minimum
+
+
+async def test_a_backlog_is_applied_in_batches_and_a_poison_event_among_them_goes_to_the_dlq_alone(consumer_setup, broker):
+    database, effects, _, _, bus = consumer_setup
+    # A topic and group of this test's own: the whole backlog waits before the consumer starts, so its
+    # first polls return many events at once and they are applied in batches.
+    topic = f"test.backlog.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(broker.bootstrap_servers, [topic, dlq_topic(topic)], partitions=3)
+    healthy, poison = [_unit() for _ in range(30)], _unit("grid")
+    ids = await _send(broker.bootstrap_servers, [*healthy[:15], poison, *healthy[15:]], topic=topic)
+    await _send(broker.bootstrap_servers, healthy[:5], ids=ids[:5], topic=topic)  # second copies in the same backlog
+    consumer = EventConsumer(
+        name=f"test-svc.backlog-{topic[-8:]}", database=database, inbox=platform_tables(MetaData()).inbox, bus=bus,
+        bootstrap_servers=broker.bootstrap_servers, topics=[topic], handlers={UnitCreated: FlakyHandler(effects)}, max_attempts=2,
+        session_timeout_ms=6000, fetch_max_wait_ms=20, retry_delay_s=0.05, batch_size=8,
+    )
+    consumer.start()
+    try:
+        async def all_handled() -> bool:
+            return consumer.processed + consumer.duplicates + consumer.dead_lettered >= 36
+
+        await eventually(all_handled)
+        letters = await eventually(lambda: read_dead_letters(broker.bootstrap_servers, topic))
+        assert [letter.event_id for letter in letters] == [ids[15]]  # the poison event alone
+        assert (consumer.processed, consumer.duplicates, consumer.dead_lettered) == (30, 5, 1)
+        assert [await _effects_for(database, effects, u.unit_id) for u in healthy] == [1] * 30
+        assert await _effects_for(database, effects, poison.unit_id) == 0
+    finally:
+        await consumer.stop()
