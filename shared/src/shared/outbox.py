@@ -172,8 +172,9 @@ class Relay:
                 log.warning("relay.retry", error=repr(exc), backoff_s=backoff)
                 await asyncio.sleep(backoff)
                 continue
-            if sent:
-                continue  # there may be more
+            if sent >= self.batch_size:
+                continue  # a full batch: more are likely waiting
+            # Fewer than a full batch means none were left when we claimed; a commit since then has set the wake.
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
             except TimeoutError:
@@ -211,27 +212,22 @@ class Relay:
         return len(sent)
 
     async def _claim(self):  # noqa: ANN202 - rows
+        """Claim the oldest claimable rows in one statement and return them in `seq` order."""
         t = self.table
         now = datetime.now(UTC)
+        until = now + timedelta(seconds=self.claim_seconds)
         claimable = and_(t.c.sent_at.is_(None), or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
+        # Rows another replica is claiming right now are skipped, not waited for (SQLite has one writer anyway).
+        oldest = select(t.c.seq).where(claimable).order_by(t.c.seq).limit(self.batch_size).with_for_update(skip_locked=True)
+        claim = (
+            update(t)
+            .where(t.c.seq.in_(oldest), claimable)
+            .values(claimed_by=self.relay_id, claimed_until=until, attempts=t.c.attempts + 1)
+            .returning(t.c.seq, t.c.event_id, t.c.topic, t.c.key, t.c.event_type, t.c.payload, t.c.created_at)
+        )
         async with self.database.transaction() as session:
-            seqs = (
-                await session.execute(
-                    select(t.c.seq).where(claimable).order_by(t.c.seq).limit(self.batch_size).with_for_update(skip_locked=True)
-                )
-            ).scalars().all()
-            if not seqs:
-                return []
-            await session.execute(
-                update(t)
-                .where(t.c.seq.in_(seqs), claimable)
-                .values(claimed_by=self.relay_id, claimed_until=now + timedelta(seconds=self.claim_seconds), attempts=t.c.attempts + 1)
-            )
-            return (
-                await session.execute(
-                    select(t).where(t.c.seq.in_(seqs), t.c.claimed_by == self.relay_id).order_by(t.c.seq)
-                )
-            ).all()
+            rows = (await session.execute(claim)).all()
+        return sorted(rows, key=lambda row: row.seq)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         t = self.table
