@@ -8,9 +8,10 @@ import pytest
 from grid.registry_builders import ADMIN
 from sqlalchemy import text
 
-from grid_svc.units.models import Unit
-from grid_svc.units.service import level_counts_statement
+from grid_svc.units.models import Level, Unit
+from grid_svc.units.service import LEVEL_COUNTS
 from shared.ids import new_id
+from shared.scope import subtree_pattern
 
 # 1 county, 5 towns, 50 villages, 500 grids, 5,000 small grids, 95,000 micro grids = 100,556 units.
 FAN_OUT = [("town", 5), ("village", 10), ("grid", 10), ("small_grid", 10), ("micro_grid", 19)]
@@ -60,7 +61,7 @@ async def test_the_tree_has_at_least_100000_units(grid, big_tree):
 async def test_subtree_count_uses_the_path_index(grid, big_tree):
     village = next(row for row in big_tree if row["level"] == "village")
     database = grid.runtime.database
-    statement = level_counts_statement(Unit(**village))
+    statement = LEVEL_COUNTS[Level.VILLAGE].params(subtree=subtree_pattern(village["path"]))
     compiled = statement.compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
     explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
     async with database.session() as session:

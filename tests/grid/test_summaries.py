@@ -4,11 +4,8 @@ answer, in one call, and must say exactly what they say — for an admin and for
 from __future__ import annotations
 
 from grid.registry_builders import ADMIN, create_chain, create_unit, headers_for, id_number, register_household, register_person
-from sqlalchemy import literal_column
 
-from grid_svc.reports.service import subtree_pattern
 from shared.identity import Role
-from shared.scope import in_subtree
 
 
 async def _post(client, path: str, body: dict) -> dict:
@@ -98,10 +95,3 @@ async def test_the_member_summary_says_what_the_member_assignments_and_liaisons_
     assert (await client.get("/api/v1/grid/reports/member-summary", params={"member_id": member["id"]}, headers=grid_worker)).status_code == 404
     unknown = await client.get("/api/v1/grid/reports/member-summary", params={"member_id": "01NOSUCHMEMBER000000000000"}, headers=ADMIN)
     assert unknown.status_code == 404
-
-
-def test_the_reports_subtree_pattern_is_the_one_the_scope_filter_binds():
-    for path in ("/01A/01B/", "/a_b/", "/50%/", "/x!y/"):
-        condition = in_subtree(literal_column("path"), path)
-        assert subtree_pattern(path) == condition.right.value
-        assert condition.modifiers["escape"] == "!"

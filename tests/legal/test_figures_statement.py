@@ -1,18 +1,8 @@
-"""The figures statement is built once and bound per request: its subtree pattern must be the scope filter's."""
+"""The figures statement is built once per shape of period and bound per request."""
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column
-
-from legal_svc.figures.service import figures_query, subtree_pattern
-from shared.scope import in_subtree
-
-
-def test_the_figures_subtree_pattern_is_the_one_the_scope_filter_binds():
-    for path in ("/01A/01B/", "/a_b/", "/50%/", "/x!y/"):
-        condition = in_subtree(literal_column("path"), path)
-        assert subtree_pattern(path) == condition.right.value
-        assert condition.modifiers["escape"] == "!"
+from legal_svc.figures.service import figures_query
 
 
 def test_each_shape_of_period_has_its_own_statement_and_binds_only_its_ends():

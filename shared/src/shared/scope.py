@@ -24,14 +24,24 @@ def child_path(parent_path: str | None, unit_id: str) -> str:
     return f"{parent_path or '/'}{unit_id}/"
 
 
+def subtree_pattern(path: str) -> str:
+    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
+    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
+
+
 def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: str) -> ColumnElement[bool]:
     """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive), as an index range.
 
     The whole LIKE pattern is one bound parameter: SQLite applies its LIKE optimisation only to
     a plain parameter (not to `:prefix || '%'`), PostgreSQL uses its text_pattern_ops index.
     """
-    escaped = scope_path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_")
-    return path_column.like(bindparam(None, escaped + "%", unique=True), escape=_ESCAPE)
+    return path_column.like(bindparam(None, subtree_pattern(scope_path), unique=True), escape=_ESCAPE)
+
+
+def in_named_subtree(path_column: InstrumentedAttribute | ColumnElement, name: str = "subtree") -> ColumnElement[bool]:
+    """`in_subtree` with the pattern left to a named parameter (bind `subtree_pattern(path)`), for statements
+    built once and executed many times."""
+    return path_column.like(bindparam(name), escape=_ESCAPE)
 
 
 def scope_condition(

@@ -18,13 +18,10 @@ from dispatch_svc.figures.models import OrderCounts
 from dispatch_svc.lectures.models import Lecture
 from dispatch_svc.orders.models import Order
 from dispatch_svc.orders.states import Status
-from shared.scope import in_subtree
+from shared.scope import in_named_subtree, in_subtree, subtree_pattern
 
-# The dashboard statement is built once with named parameters and reused. The subtree is a LIKE
-# pattern escaped as shared.scope.in_subtree escapes it (a test holds the two together). Untyped
-# parameters take the type of the column they meet (UTC datetimes included).
-_ESCAPE = "!"
-_SUBTREE = bindparam("subtree")
+# The dashboard statement is built once with named parameters and reused (the subtree is shared.scope's
+# named pattern). Untyped parameters take the type of the column they meet (UTC datetimes included).
 _FIRST = bindparam("first")
 _LAST = bindparam("last")
 _START = bindparam("start")
@@ -32,10 +29,6 @@ _END = bindparam("end")
 
 COUNT_NAMES = ("submitted", "accepted_in_time", "cancelled", "completed", "evaluations", "satisfied")
 
-
-def subtree_pattern(path: str) -> str:
-    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
-    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -110,15 +103,15 @@ async def order_counts_by_child(
 def _dashboard() -> Select:
     lectures = (
         select(func.count(Lecture.id).label("lecture_sessions"), func.coalesce(func.sum(Lecture.attendees), 0).label("lecture_attendees"))
-        .where(Lecture.unit_path.like(_SUBTREE, escape=_ESCAPE), Lecture.held_on >= _FIRST, Lecture.held_on <= _LAST)
+        .where(in_named_subtree(Lecture.unit_path), Lecture.held_on >= _FIRST, Lecture.held_on <= _LAST)
         .subquery("lecture_counts")
     )
     activities = (
         select(func.count(Activity.id).label("activities"), func.coalesce(func.sum(Activity.attendees), 0).label("activity_attendees"))
-        .where(Activity.unit_path.like(_SUBTREE, escape=_ESCAPE), Activity.held_on >= _FIRST, Activity.held_on <= _LAST)
+        .where(in_named_subtree(Activity.unit_path), Activity.held_on >= _FIRST, Activity.held_on <= _LAST)
         .subquery("activity_counts")
     )
-    submitted = Order.unit_path.like(_SUBTREE, escape=_ESCAPE) & (Order.submitted_at >= _START) & (Order.submitted_at < _END)
+    submitted = in_named_subtree(Order.unit_path) & (Order.submitted_at >= _START) & (Order.submitted_at < _END)
     orders = select(*_order_columns()).where(submitted).subquery("order_counts")
     joined = lectures.join(activities, true()).join(orders, true())
     return select(*lectures.c, *activities.c, *orders.c).select_from(joined)

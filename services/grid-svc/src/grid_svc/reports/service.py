@@ -23,6 +23,7 @@ from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.identity import Identity
 from shared.local_time import today
+from shared.scope import in_named_subtree, subtree_pattern
 
 MIN_CADRE_GRIDS = 1
 MIN_CADRE_HOUSEHOLDS = 10
@@ -30,18 +31,11 @@ MIN_CADRE_HOUSEHOLDS = 10
 MAX_LISTED = 200
 
 # The statements are built once with named parameters and reused: building one of these costs the
-# service several times what the database spends running it. The subtree is a LIKE pattern, escaped
-# as shared.scope.in_subtree escapes it (a test holds the two together).
-_ESCAPE = "!"
-_SUBTREE = bindparam("subtree")
+# service several times what the database spends running it. The subtree is shared.scope's named pattern.
 _DAY = bindparam("day")
 _TODAY = bindparam("today")
 _UNIT_ID = bindparam("unit_id")
 
-
-def subtree_pattern(path: str) -> str:
-    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
-    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
 
 
 def _params(under: Unit, day: date) -> dict[str, object]:
@@ -49,7 +43,7 @@ def _params(under: Unit, day: date) -> dict[str, object]:
 
 
 def _under(path_column) -> ColumnElement[bool]:  # noqa: ANN001 - a path column
-    return path_column.like(_SUBTREE, escape=_ESCAPE)
+    return in_named_subtree(path_column)
 
 
 def _in_force(starts, ends, day):  # noqa: ANN001, ANN202 - SQL columns and condition

@@ -21,7 +21,16 @@ from shared.ids import new_id
 from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import caller_scope_path, child_path, fetch_in_scope, in_subtree, path_in_scope, scope_condition
+from shared.scope import (
+    caller_scope_path,
+    child_path,
+    fetch_in_scope,
+    in_named_subtree,
+    in_subtree,
+    path_in_scope,
+    scope_condition,
+    subtree_pattern,
+)
 
 
 async def scope_path_of(session: AsyncSession, identity: Identity) -> str | None:
@@ -333,31 +342,34 @@ async def ancestors(session: AsyncSession, *, identity: Identity, unit_id: str) 
     return [by_id[i] for i in ids if i in by_id]
 
 
-def level_counts_statement(unit: Unit) -> CompoundSelect | None:
-    """Active units per level strictly under `unit` (None below micro grids).
+def level_counts_statement(level: Level) -> CompoundSelect | None:
+    """Active units per level strictly under a unit of `level` (bind `subtree`; None below micro grids).
 
     One count per level below, each a range on the (level, path) index: planners then never
     prefer scanning a whole index to save the GROUP BY sort.
     """
     order = list(Level)
-    below = order[order.index(unit.level) + 1 :]
+    below = order[order.index(level) + 1 :]
     if not below:
         return None
     return union_all(
         *(
             select(literal(level.value).label("level"), func.count().label("units"))
             .select_from(Unit)
-            .where(Unit.level == level, in_subtree(Unit.path, unit.path), Unit.retired_at.is_(None))
+            .where(Unit.level == level, in_named_subtree(Unit.path), Unit.retired_at.is_(None))
             for level in below
         )
     )
 
 
-async def level_counts(session: AsyncSession, *, identity: Identity, unit_id: str) -> LevelCounts:
-    """Active units per level strictly under `unit_id`, answered from the path index."""
-    unit = await get_unit(session, identity=identity, unit_id=unit_id)
-    statement = level_counts_statement(unit)
-    rows = (await session.execute(statement)).all() if statement is not None else []
+LEVEL_COUNTS = {level: level_counts_statement(level) for level in Level}
+
+
+async def level_counts(db: Database, *, identity: Identity, unit_id: str) -> LevelCounts:
+    """Active units per level strictly under `unit_id`, answered from the path index (two round trips)."""
+    unit = await read_unit(db, identity=identity, unit_id=unit_id)
+    statement = LEVEL_COUNTS[Level(unit.level)]
+    rows = await db.fetch_all(statement, {"subtree": subtree_pattern(unit.path)}) if statement is not None else []
     return LevelCounts(unit_id=unit.id, **{str(level): count for level, count in rows})
 
 

@@ -139,8 +139,7 @@ async def unit_ancestors(unit_id: str, db: DatabaseDep, identity: CurrentIdentit
 @router.get("/{unit_id}/counts", response_model=LevelCounts, summary="Units per level under a unit")
 async def unit_level_counts(unit_id: str, db: DatabaseDep, identity: CurrentIdentity) -> LevelCounts:
     """Active units of each level strictly under the unit (the report's 41 / 139 / 431)."""
-    async with db.session() as session:
-        return await service.level_counts(session, identity=identity, unit_id=unit_id)
+    return await service.level_counts(db, identity=identity, unit_id=unit_id)
 
 
 @router.get("/{unit_id}/placements", response_model=list[UnitPlacementPublic], summary="Position history of a unit")

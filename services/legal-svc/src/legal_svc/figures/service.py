@@ -17,19 +17,14 @@ from legal_svc.patrols.models import PatrolIncident, PatrolLog
 from legal_svc.publicity.models import PublicityEvent, PublicityTeam
 from legal_svc.units import subtree_path, units_table
 from shared.identity import Identity
+from shared.scope import in_named_subtree, subtree_pattern
 
 # The statement is built once per shape (open or closed ends) with named parameters and reused:
-# building it costs the service more than the database spends running it. The subtree is a LIKE
-# pattern escaped as shared.scope.in_subtree escapes it (a test holds the two together).
-_ESCAPE = "!"
-_SUBTREE = bindparam("subtree")
+# building it costs the service more than the database spends running it. The subtree is shared.scope's
+# named pattern.
 _START = bindparam("start")
 _END = bindparam("end")
 
-
-def subtree_pattern(path: str) -> str:
-    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
-    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
 
 
 def _within(column: ColumnElement, start: ColumnElement | None, end: ColumnElement | None) -> ColumnElement[bool]:
@@ -54,7 +49,7 @@ def figures_query(open_start: bool, open_end: bool) -> Select:
     """Every figure of a subtree (bind `subtree`, `start`, `end`) in one statement: one aggregate row per ledger, joined."""
     start = None if open_start else _START
     end = None if open_end else _END
-    units = select(units_table.c.id).where(units_table.c.path.like(_SUBTREE, escape=_ESCAPE))
+    units = select(units_table.c.id).where(in_named_subtree(units_table.c.path))
     consultations = select(func.count().label("consultations")).where(
         Consultation.unit_id.in_(units), _within(Consultation.asked_on, start, end)
     )
