@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Row, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.ledger.models import Balance, Entry
 from points_svc.members.models import Member, MemberBalance, PeriodBalance
+from shared.database import Database
 from shared.identity import Identity
 from shared.scope import in_subtree, scope_condition
 
@@ -32,17 +33,18 @@ class BranchTotal(BaseModel):
     entries: int
 
 
-async def member_balance(
-    session: AsyncSession, *, member: Member, from_period: str | None, to_period: str | None
-) -> MemberBalance:
-    """A member's points in total and per month (optionally within a span of months)."""
-    statement = select(Balance).where(Balance.member_id == member.id)
-    if from_period is not None:
-        statement = statement.where(Balance.period >= from_period)
-    if to_period is not None:
-        statement = statement.where(Balance.period <= to_period)
-    rows = (await session.execute(statement.order_by(Balance.period))).scalars().all()
-    periods = [PeriodBalance(period=r.period, points=r.points, entries=r.entries) for r in rows]
+# Open ends bind the widest periods, so one prebuilt statement serves every span.
+BALANCES_OF = (
+    select(Balance.period, Balance.points, Balance.entries)
+    .where(Balance.member_id == bindparam("member_id"), Balance.period.between(bindparam("first"), bindparam("last")))
+    .order_by(Balance.period)
+)
+
+
+async def member_balance(db: Database, *, member: Member | Row, from_period: str | None, to_period: str | None) -> MemberBalance:
+    """A member's points in total and per month (optionally within a span of months); `member` may be a row."""
+    params = {"member_id": member.id, "first": from_period or "0000-00", "last": to_period or "9999-99"}
+    periods = [PeriodBalance(period=r.period, points=r.points, entries=r.entries) for r in await db.fetch_all(BALANCES_OF, params)]
     return MemberBalance(
         member_id=member.id, name=member.name, branch_unit_id=member.branch_unit_id,
         points=sum(p.points for p in periods), entries=sum(p.entries for p in periods), periods=periods,

@@ -55,9 +55,8 @@ async def member_balance(
     to_period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
 ) -> MemberBalance:
     """The member's points in total and per month: always the sum of their entries."""
-    async with db.session() as session:
-        member = await service.get_member(session, identity=identity, member_id=member_id)
-        return await balances.member_balance(session, member=member, from_period=from_period, to_period=to_period)
+    member = await service.read_member(db, identity=identity, member_id=member_id)
+    return await balances.member_balance(db, member=member, from_period=from_period, to_period=to_period)
 
 
 def _periods(period: str | None, span: str | None) -> list[str] | None:

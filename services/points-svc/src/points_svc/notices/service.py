@@ -8,9 +8,10 @@ Closing freezes the month for good.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.access import path_related, related_condition, require_branch_manager, require_in_scope
@@ -37,6 +38,7 @@ from points_svc.notices.models import (
 )
 from points_svc.periods import objection_deadline
 from points_svc.ranking import competition_ranks
+from shared.database import Database
 from shared.events.points import NoticeClosed, NoticeOpened, ObjectionRaised, ObjectionResolved
 from shared.identity import Identity, require_write
 from shared.ids import new_id
@@ -224,14 +226,34 @@ async def close_notice(session: AsyncSession, *, identity: Identity, notice_id: 
     return notice
 
 
+NOTICE_WITH_SCOPE = select(Notice.__table__, grid.scope_path_column()).where(Notice.id == bindparam("notice_id"))
+LINES_OF = (
+    select(NoticeLine.__table__)
+    .where(NoticeLine.notice_id == bindparam("notice_id"))
+    .order_by(NoticeLine.rank, NoticeLine.name, NoticeLine.member_id)
+)
+OBJECTIONS_OF = select(Objection.__table__).where(Objection.notice_id == bindparam("notice_id")).order_by(Objection.id)
+
+
+async def read_notice(db: Database, *, identity: Identity, notice_id: str) -> NoticeDetail:
+    """`get_notice` with its lines and objections (`notice_detail`), as rows in three round trips."""
+    notice = await db.fetch_one(NOTICE_WITH_SCOPE, {"notice_id": notice_id, "scope_unit_id": identity.scope_unit_id})
+    if notice is None or not path_related(notice.branch_path, identity, notice.scope_path):
+        raise not_found("notice")
+    params = {"notice_id": notice_id}
+    return detail_of(notice, await db.fetch_all(LINES_OF, params), await db.fetch_all(OBJECTIONS_OF, params))
+
+
 async def notice_detail(session: AsyncSession, notice: Notice) -> NoticeDetail:
     """A notice with its ranked lines and its objections."""
-    lines = (
-        await session.execute(select(NoticeLine).where(NoticeLine.notice_id == notice.id).order_by(NoticeLine.rank, NoticeLine.name, NoticeLine.member_id))
-    ).scalars().all()
-    objections = (
-        await session.execute(select(Objection).where(Objection.notice_id == notice.id).order_by(Objection.id))
-    ).scalars().all()
+    await session.flush()  # table selects do not autoflush; this transaction's own changes must show
+    params = {"notice_id": notice.id}
+    lines = (await session.execute(LINES_OF, params)).all()
+    return detail_of(notice, lines, (await session.execute(OBJECTIONS_OF, params)).all())
+
+
+def detail_of(notice: Notice | Row, lines: Sequence[Row], objections: Sequence[Row]) -> NoticeDetail:
+    """The API shape of a notice with its lines and objections."""
     return NoticeDetail(
         **NoticePublic.model_validate(notice, from_attributes=True).model_dump(),
         lines=[NoticeLinePublic.model_validate(line, from_attributes=True) for line in lines],

@@ -68,9 +68,7 @@ async def list_notices(
 @router.get("/notices/{notice_id}", response_model=NoticeDetail, summary="Read a monthly notice")
 async def read_notice(notice_id: str, db: DatabaseDep, identity: CurrentIdentity) -> NoticeDetail:
     """A notice with its ranked lines, their entries and the objections raised."""
-    async with db.session() as session:
-        notice = await service.get_notice(session, identity=identity, notice_id=notice_id)
-        return await service.notice_detail(session, notice)
+    return await service.read_notice(db, identity=identity, notice_id=notice_id)
 
 
 @router.post("/notices/{notice_id}/objections", status_code=201, response_model=ObjectionPublic, summary="Raise an objection")
