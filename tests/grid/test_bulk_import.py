@@ -422,3 +422,51 @@ async def test_the_bulk_path_keeps_to_the_callers_scope(grid, towns):
         ("people", 2, "household not found"),
         ("members", 2, "person not found"),
     ]
+
+
+async def test_a_roster_of_new_records_never_falls_back_to_the_single_record_use_cases(grid, towns, monkeypatch):
+    county_id = towns[0].town["town"]["parent_id"]
+    roster = Roster(await make_town(grid.client, county_id), serial=500)
+    m1, grid1, village1 = roster.unit("V1.G1.S1.M1"), roster.unit("V1.G1"), roster.unit("V1")
+    h, p = roster.household, roster.person
+    files = [
+        csv_file("households", [["code", "unit_code", "address", "size", "tags"], [h(1), m1, "新1号", 2, ""], [h(2), m1, "新2号", 1, ""]]),
+        csv_file(
+            "people",
+            [
+                ["id_number", "name", "gender", "birth_date", "phone", "household_code", "relation", "unit_code"],
+                [p(1), "新一", "male", "", "", h(1), "head", ""],
+                [p(2), "新二", "female", "", "", h(1), "spouse", ""],
+                [p(3), "新三", "male", "", "", h(2), "head", ""],
+                [p(4), "新四", "male", "", "", "", "", village1],
+            ],
+        ),
+        csv_file("members", [["id_number", "org_unit_code", "joined_on", "status"], [p(1), grid1, "2001-07-01", ""], [p(4), village1, "1999-07-01", ""]]),
+        csv_file(
+            "roles",
+            [["id_number", "unit_code", "role", "title", "starts_on"], [p(1), grid1, "grid_leader", "", "2024-01-01"], [p(4), village1, "cadre", "", "2024-01-01"]],
+        ),
+        csv_file(
+            "liaisons",
+            [
+                ["kind", "id_number", "household_code", "unit_code", "starts_on"],
+                ["member_household", p(1), h(1), "", "2024-01-01"],
+                ["member_household", p(1), h(2), "", "2024-01-01"],
+                ["cadre_grid", p(4), "", grid1, "2024-01-01"],
+                ["cadre_household", p(4), h(2), "", "2024-01-01"],
+            ],
+        ),
+    ]
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a new record went to its single-record use case")
+
+    from grid_svc.transfer import service
+
+    for name in ("household_row", "person_row", "member_row", "role_row", "liaison_row"):
+        monkeypatch.setattr(service._Importer, name, refuse)
+    result = await run_import(grid, PLATFORM_ADMIN, files, bulk=True)
+    assert result["errors"] == []
+    assert {sheet: counts["created"] for sheet, counts in result["report"]["sheets"].items()} == {
+        "households": 2, "people": 4, "members": 2, "roles": 2, "liaisons": 4,
+    }

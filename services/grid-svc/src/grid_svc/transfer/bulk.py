@@ -567,7 +567,8 @@ class BulkRegistry:
         household = await self.household(cells["household_code"]) if _blank(cells.get("household_code")) else None
         unit = await self.unit(cells["unit_code"]) if _blank(cells.get("unit_code")) else None
         on_grid = kind == LiaisonKind.CADRE_GRID
-        if (household is None) == on_grid or (on_grid and unit is None):
+        # A grid link names a grid and no household; the others a household.
+        if (household is not None) == on_grid or (on_grid and unit is None):
             raise UseCaseNeeded
         day = today()
         links = await self.links_of(person.id)
