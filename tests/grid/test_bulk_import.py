@@ -401,6 +401,7 @@ async def test_refused_rows_are_the_same_in_bulk_as_row_by_row_and_nothing_is_ke
 
 async def test_the_bulk_path_keeps_to_the_callers_scope(grid, towns):
     bulk, one_by_one = towns
+    await run_import(grid, PLATFORM_ADMIN, registration(one_by_one), bulk=False)  # the other town's records exist, whatever ran before
     town_admin = Identity(subject="town-admin", name="镇管理员", role=Role.TOWN_ADMIN, scope_unit_id=bulk.town["town"]["id"])
     # The other town's micro grid, household and person do not exist for this caller.
     files = [
