@@ -150,12 +150,13 @@ class Relay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Stop the loop; claimed but unsent rows are released by their claim expiry."""
+        """Stop the loop, time-boxed like the consumers' stop so shutdown never hangs on a broker or database
+        call; claimed but unsent rows are released by their claim expiry."""
         if self._task is not None:
             self._task.cancel()
             try:
-                await self._task
-            except asyncio.CancelledError:
+                await asyncio.wait_for(self._task, timeout=10)
+            except (asyncio.CancelledError, TimeoutError):
                 pass
             self._task = None
 

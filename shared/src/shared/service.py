@@ -117,7 +117,10 @@ def build_service_app(
             await asyncio.gather(*(c.stop() for c in runtime.consumers), return_exceptions=True)
             await relay.stop()
             await bus.close()
-            await database.dispose()
+            try:
+                await asyncio.wait_for(database.dispose(), timeout=10)
+            except TimeoutError:
+                log.warning("database.dispose_timeout")
             log.info("service.stopped", service=settings.service_name)
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, responses=PROBLEM_RESPONSES)
