@@ -67,7 +67,7 @@ class EventConsumer:
         handlers: Mapping[type[DomainEvent], Handler],
         max_attempts: int = 3,
         session_timeout_ms: int = 10_000,
-        fetch_max_wait_ms: int = 50,
+        fetch_max_wait_ms: int = 20,
         retry_delay_s: float = 0.2,
         batch_size: int = 20,
         max_poll_records: int = 200,
