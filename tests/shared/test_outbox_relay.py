@@ -88,7 +88,8 @@ async def test_two_relay_replicas_never_send_a_row_twice(outbox_db, broker):
             await bus.close()
             await database.dispose()
 
-    assert replicas[0][2].published > 0 and replicas[1][2].published > 0, "both replicas should have taken rows"
+    # Which replica takes how many is up to scheduling (a replica whose producer is slow to start may take none);
+    # what must hold is that together they sent every row once.
     assert replicas[0][2].published + replicas[1][2].published == 300
     reader = Database(url)
     async with reader.session() as session:

@@ -154,10 +154,8 @@ class Relay:
         call; claimed but unsent rows are released by their claim expiry."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await asyncio.wait_for(self._task, timeout=10)
-            except (asyncio.CancelledError, TimeoutError):
-                pass
+            # asyncio.wait, not wait_for: it returns at the deadline even if the task ignores its cancellation.
+            await asyncio.wait({self._task}, timeout=10)
             self._task = None
 
     async def _run(self) -> None:

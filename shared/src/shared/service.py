@@ -117,9 +117,9 @@ def build_service_app(
             await asyncio.gather(*(c.stop() for c in runtime.consumers), return_exceptions=True)
             await relay.stop()
             await bus.close()
-            try:
-                await asyncio.wait_for(database.dispose(), timeout=10)
-            except TimeoutError:
+            # asyncio.wait returns at the deadline whatever the disposal does with a cancellation.
+            disposal = asyncio.ensure_future(database.dispose())
+            if not (await asyncio.wait({disposal}, timeout=10))[0]:
                 log.warning("database.dispose_timeout")
             log.info("service.stopped", service=settings.service_name)
 
