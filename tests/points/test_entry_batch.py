@@ -147,3 +147,20 @@ async def test_a_repeated_batch_with_its_key_records_once(world):
     assert first.json() == again.json()
     listed = (await client.get("/api/v1/points/entries", params={"member_id": member["id"]}, headers=admin())).json()
     assert listed["total"] == 10
+
+
+async def test_the_largest_batch_is_recorded_in_one_piece(world):
+    client = world.client
+    village = world.villages[0]
+    members = [await world.member(village, f"满批{n}") for n in range(5)]
+    rule = await world.rule("BMAX", "rural_revitalization", 1)
+    entries = [deed(members[n % 5], rule, f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}") for n in range(5000)]
+    response = await batch(client, entries)
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["recorded"] == 5000
+    too_many = await batch(client, entries + entries[:1])
+    assert too_many.status_code == 422
+    balance = (await client.get(f"/api/v1/points/members/{members[0]['id']}/balance", headers=admin())).json()
+    assert sum(p["entries"] for p in balance["periods"]) == 1000
+    verified = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=admin())).json()
+    assert verified["ok"], verified
