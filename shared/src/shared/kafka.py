@@ -14,11 +14,15 @@ log = structlog.get_logger("shared.kafka")
 
 
 async def stop_within(client, seconds: float = 5.0) -> None:  # noqa: ANN001 - any aiokafka client
-    """Stop an aiokafka client, giving up after `seconds` (stop() can hang with no broker)."""
-    try:
-        await asyncio.wait_for(client.stop() if hasattr(client, "stop") else client.close(), timeout=seconds)
-    except (TimeoutError, Exception) as exc:  # shutdown must go on whatever the broker does
-        log.warning("kafka.stop_timeout", client=type(client).__name__, error=repr(exc))
+    """Stop an aiokafka client, giving up after `seconds` (stop() can hang with no broker).
+
+    asyncio.wait, not wait_for: wait_for waits for the cancelled stop() to finish, which is no bound at all
+    when the client shields its shutdown."""
+    stopping = asyncio.ensure_future(client.stop() if hasattr(client, "stop") else client.close())
+    done, _ = await asyncio.wait({stopping}, timeout=seconds)
+    error = stopping.exception() if done and not stopping.cancelled() else None
+    if not done or error is not None:  # shutdown must go on whatever the broker does
+        log.warning("kafka.stop_timeout", client=type(client).__name__, error=repr(error) if error else "timed out")
 
 
 class EventBus:
