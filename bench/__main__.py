@@ -119,6 +119,9 @@ def run(
     connections: int = typer.Option(32, help="concurrent connections"),
     event_rate: float = typer.Option(200, help="events per second for the end-to-end latency probe"),
     event_seconds: float = typer.Option(10, help="how long the probe runs"),
+    event_batch: int = typer.Option(
+        20, help="units per create request in the event probe (POST units:batch; 1 takes the one-by-one create path)"
+    ),
     hold: int = typer.Option(0, help="keep the stack up this many seconds after the run (to profile it by hand)"),
     only: str = typer.Option("", help="comma-separated scenario groups: reads,lists,gateway,views,stats,events,creates"),
     out: Path = typer.Option(Path("bench/out"), help="where reports go"),
@@ -196,10 +199,16 @@ def run(
                 urls["dispatch-svc"],
                 rate=event_rate,
                 seconds=event_seconds,
+                # One create at a time cannot reach 200/s on grid-svc's shared core: batches let the rate be the
+                # pipeline's, and the outbox's own event time is the commit stamp.
+                batch=event_batch,
+                source_url=urls["grid-svc"],
             )
             typer.echo(
-                f"{probe.scenario}: p50 {probe.p50_ms:.1f} ms p99 {probe.p99_ms:.1f} ms,"
-                f" {probe.achieved_rate:.0f}/s achieved, {probe.lost} lost, {probe.failed} failed"
+                f"{probe.scenario}: p50 {probe.p50_ms:.1f} ms p99 {probe.p99_ms:.1f} ms"
+                f" (from the answer: p50 {probe.answer_p50_ms:.1f} ms p99 {probe.answer_p99_ms:.1f} ms),"
+                f" {probe.achieved_rate:.0f}/s achieved, {probe.lost} lost, {probe.failed} failed;"
+                f" p99 by second {probe.p99_by_second}"
             )
         if "creates" in groups:
             _creates(runner, stack, ids)
@@ -336,12 +345,13 @@ def _checks(runner: Runner, probe: ProbeResult | None) -> list[Check]:
                 at_least(f"composed {view} vs its slowest direct call", r[f"composed: {view}"].requests_per_s / slowest, 0.3)
             )
     if probe is not None:
+        # Met only at (nearly) the asked rate with every event delivered: a low p99 at a lower rate proves nothing.
         checks.append(
             Check(
                 f"event end-to-end p99 at {probe.target_rate:.0f}/s",
                 "≤ 100 ms",
-                f"{probe.p99_ms:.1f} ms",
-                probe.p99_ms <= 100 and probe.lost == 0,
+                f"{probe.p99_ms:.1f} ms at {probe.achieved_rate:.0f}/s achieved, {probe.lost} lost, {probe.failed} failed",
+                probe.p99_ms <= 100 and probe.lost == 0 and probe.failed == 0 and probe.achieved_rate >= 0.95 * probe.target_rate,
             )
         )
     read = r.get("read by id: grid unit")

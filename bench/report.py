@@ -86,6 +86,13 @@ def markdown(stamp: str, results: list[LoadResult], probe: ProbeResult | None, c
             f"p50 {probe.p50_ms:.1f} ms, p99 {probe.p99_ms:.1f} ms, max {probe.max_ms:.1f} ms; "
             f"{probe.lost} not seen, {probe.failed} creates failed. "
             f"(The creating request itself: p50 {probe.create_p50_ms:.1f} ms, p99 {probe.create_p99_ms:.1f} ms.)",
+            "",
+            f"Commit time: {probe.commit_stamp}; counted from the 201 answer instead (a lower bound): "
+            f"p50 {probe.answer_p50_ms:.1f} ms, p99 {probe.answer_p99_ms:.1f} ms. "
+            f"{probe.batch} unit(s) per create request. Replica polled with gaps of p99 {probe.poll_gap_p99_ms:.1f} ms; "
+            f"{probe.seen_at_first_look} units already there at their first look (upper bounds). "
+            f"Waited {probe.waited_for_quiet_s:.1f} s for the consumer to be quiet first. "
+            f"p99 of each second's events (ms): {', '.join(f'{v:.0f}' for v in probe.p99_by_second)}.",
         ]
     if checks:
         lines += ["", "| target | wanted | measured | met |", "|---|---|---|---|"]

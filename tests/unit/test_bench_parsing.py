@@ -1,6 +1,7 @@
 """The benchmark harness reads wrk's output, computes percentiles and checks targets correctly."""
 
-from bench.probe import percentile
+from bench.__main__ import Runner, _checks
+from bench.probe import ProbeResult, percentile
 from bench.report import at_least, markdown, ratio
 from bench.wrk import LoadResult, lua_script, parse_wrk
 
@@ -68,3 +69,45 @@ def test_ratios_and_targets_in_the_report():
     text = markdown("stamp", [bare, read], None, [check], {"size": "town", "duration_s": 3, "connections": 32})
     assert "| read by id: grid unit | 2000 | 0.200 | 10.0 | 30.0 | 0 |" in text
     assert "| read by id: grid unit | ≥ 0.25× | 0.200× | **no** |" in text
+
+
+def _probe(achieved_rate: float, p99_ms: float) -> ProbeResult:
+    return ProbeResult(
+        scenario="event end-to-end at 200/s (grid units in batches of 20 → dispatch replica)",
+        target_rate=200,
+        achieved_rate=achieved_rate,
+        events=4000,
+        seen=4000,
+        lost=0,
+        failed=0,
+        create_p50_ms=40.0,
+        create_p99_ms=80.0,
+        p50_ms=30.0,
+        p99_ms=p99_ms,
+        max_ms=120.0,
+        commit_stamp="outbox event time (just before the commit)",
+        answer_p50_ms=12.0,
+        answer_p99_ms=45.0,
+        batch=20,
+        p99_by_second=[140.0, 70.0, 66.0],
+    )
+
+
+def test_the_event_target_is_met_only_at_the_asked_rate():
+    runner = Runner(duration=3, connections=32)
+    runner.results.append(LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0))
+    [at_rate] = _checks(runner, _probe(achieved_rate=199.0, p99_ms=80.0))
+    assert at_rate.met
+    [too_slow] = _checks(runner, _probe(achieved_rate=92.0, p99_ms=80.0))
+    assert not too_slow.met and "at 92/s achieved" in too_slow.measured
+    [too_late] = _checks(runner, _probe(achieved_rate=200.0, p99_ms=101.0))
+    assert not too_late.met
+
+
+def test_the_report_gives_the_event_probe_in_full():
+    bare = LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0)
+    text = markdown("stamp", [bare], _probe(achieved_rate=199.0, p99_ms=80.0), [], {"size": "town"})
+    assert "4000 events at 199/s achieved; commit → effect p50 30.0 ms, p99 80.0 ms" in text
+    assert "counted from the 201 answer instead (a lower bound): p50 12.0 ms, p99 45.0 ms" in text
+    assert "20 unit(s) per create request" in text
+    assert "p99 of each second's events (ms): 140, 70, 66." in text
