@@ -24,7 +24,8 @@ from grid_svc.dates import now
 from grid_svc.households.models import Household, HouseholdCreate, HouseholdPlacement, tags_from_text, tags_to_text
 from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
-from grid_svc.people.models import HouseholdMember, Person, PersonCreate, PersonUpdate, Relation
+from grid_svc.people.models import HouseholdMember, Person, PersonCreate, Relation
+from grid_svc.transfer.cells import blank, read_person_row
 from grid_svc.units.models import Level, Unit
 from shared.events.grid import HouseholdRegistered, HouseholdUpdated, LiaisonLinked, MemberJoined, PersonJoined, RoleAssigned
 from shared.identity import Identity
@@ -41,10 +42,6 @@ LOOKUP_CHUNK = 500
 
 class UseCaseNeeded(Exception):
     """The row changes an existing record: the single-record use case handles it."""
-
-
-def _blank(value: str | None) -> str | None:
-    return value if value not in (None, "") else None
 
 
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
@@ -386,24 +383,7 @@ class BulkRegistry:
 
     async def person_row(self, cells: dict[str, str]) -> str:
         """A people row: registered here when new (the rules of `register_person`), unchanged ones counted."""
-        if not _blank(cells.get("id_number")):
-            raise Problem(
-                422, "validation_failed", "id_number is required to import people",
-                errors=[{"loc": ["id_number"], "msg": "required", "type": "missing"}],
-            )
-        fields = {
-            "name": cells.get("name"),
-            "gender": _blank(cells.get("gender")),
-            "birth_date": _blank(cells.get("birth_date")),
-            "phone": _blank(cells.get("phone")),
-            "id_number": cells.get("id_number"),
-        }
-        details = PersonUpdate.model_validate(fields)
-        relation = Relation(cells["relation"]) if _blank(cells.get("relation")) else Relation.OTHER
-        household = await self.household(cells["household_code"]) if _blank(cells.get("household_code")) else None
-        unit = await self.unit(cells["unit_code"]) if _blank(cells.get("unit_code")) and household is None else None
-        if household is None and unit is None:
-            raise Problem(422, "validation_failed", "give household_code or unit_code")
+        fields, details, relation, household, unit = await read_person_row(cells, household=self.household, unit=self.unit)
         if details.id_number not in self.people:
             await self._load_people([details.id_number])
         person = self.people[details.id_number]
@@ -472,7 +452,7 @@ class BulkRegistry:
         """A members row: the person joins here when not a member yet (the rules of `join_member`)."""
         person = await self.person(cells.get("id_number") or "")
         unit = await self.unit(cells.get("org_unit_code") or "")
-        status = MemberStatus(cells["status"]) if _blank(cells.get("status")) else MemberStatus.FULL
+        status = MemberStatus(cells["status"]) if blank(cells.get("status")) else MemberStatus.FULL
         data = PartyMemberCreate.model_validate(
             {"person_id": person.id, "unit_id": unit.id, "joined_on": cells.get("joined_on"), "status": status}
         )
@@ -517,8 +497,8 @@ class BulkRegistry:
         unit = await self.unit(cells.get("unit_code") or "")
         data = AssignmentCreate.model_validate(
             {
-                "unit_id": unit.id, "person_id": person.id, "role": cells.get("role"), "title": _blank(cells.get("title")),
-                "starts_on": _blank(cells.get("starts_on")),
+                "unit_id": unit.id, "person_id": person.id, "role": cells.get("role"), "title": blank(cells.get("title")),
+                "starts_on": blank(cells.get("starts_on")),
             }
         )
         held = await self.roles_on(unit.id)
@@ -564,8 +544,8 @@ class BulkRegistry:
         """
         kind = LiaisonKind(cells.get("kind") or "")
         person = await self.person(cells.get("id_number") or "")
-        household = await self.household(cells["household_code"]) if _blank(cells.get("household_code")) else None
-        unit = await self.unit(cells["unit_code"]) if _blank(cells.get("unit_code")) else None
+        household = await self.household(cells["household_code"]) if blank(cells.get("household_code")) else None
+        unit = await self.unit(cells["unit_code"]) if blank(cells.get("unit_code")) else None
         on_grid = kind == LiaisonKind.CADRE_GRID
         # A grid link names a grid and no household; the others a household.
         if (household is not None) == on_grid or (on_grid and unit is None):
@@ -588,7 +568,7 @@ class BulkRegistry:
             {
                 "kind": kind, "member_id": member.id if member else None, "person_id": person.id,
                 "household_id": household.id if household else None, "unit_id": unit.id if unit else None,
-                "starts_on": _blank(cells.get("starts_on")),
+                "starts_on": blank(cells.get("starts_on")),
             }
         )
         starts_on = data.starts_on or today()

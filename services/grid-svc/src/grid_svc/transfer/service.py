@@ -18,8 +18,9 @@ from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind
 from grid_svc.party import service as party
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
 from grid_svc.people import service as people
-from grid_svc.people.models import Gender, MembershipCreate, Person, PersonCreate, PersonUpdate, Relation
+from grid_svc.people.models import Gender, MembershipCreate, Person, PersonCreate, PersonUpdate
 from grid_svc.transfer.bulk import BulkRegistry, UseCaseNeeded
+from grid_svc.transfer.cells import blank, read_person_row
 from grid_svc.transfer.sheets import SHEETS, Rows
 from grid_svc.units import service as units
 from grid_svc.units.models import Unit, UnitCreate
@@ -53,10 +54,6 @@ class ImportReport(BaseModel):
     dry_run: bool
     applied: bool
     sheets: dict[str, SheetCounts] = Field(default_factory=dict)
-
-
-def _blank(value: str | None) -> str | None:
-    return value if value not in (None, "") else None
 
 
 class _Importer:
@@ -111,7 +108,7 @@ class _Importer:
 
     async def unit_row(self, cells: dict[str, str]) -> str:
         data = UnitCreate.model_validate({"code": cells.get("code"), "name": cells.get("name"), "level": cells.get("level"), "parent_id": None})
-        parent_code = _blank(cells.get("parent_code"))
+        parent_code = blank(cells.get("parent_code"))
         full_code = f"{parent_code}.{data.code}" if parent_code else data.code
         existing = await self.session.scalar(select(Unit).where(Unit.full_code == full_code).limit(1))
         if existing is not None and path_in_scope(existing.path, self.identity, self.scope_path):
@@ -147,21 +144,7 @@ class _Importer:
         return "updated" if changed else "unchanged"
 
     async def person_row(self, cells: dict[str, str]) -> str:
-        if not _blank(cells.get("id_number")):
-            raise Problem(422, "validation_failed", "id_number is required to import people", errors=[{"loc": ["id_number"], "msg": "required", "type": "missing"}])
-        fields = {
-            "name": cells.get("name"),
-            "gender": _blank(cells.get("gender")),
-            "birth_date": _blank(cells.get("birth_date")),
-            "phone": _blank(cells.get("phone")),
-            "id_number": cells.get("id_number"),
-        }
-        details = PersonUpdate.model_validate(fields)
-        relation = Relation(cells["relation"]) if _blank(cells.get("relation")) else Relation.OTHER
-        household = await self.household(cells["household_code"]) if _blank(cells.get("household_code")) else None
-        unit = await self.unit(cells["unit_code"]) if _blank(cells.get("unit_code")) and household is None else None
-        if household is None and unit is None:
-            raise Problem(422, "validation_failed", "give household_code or unit_code")
+        fields, details, relation, household, unit = await read_person_row(cells, household=self.household, unit=self.unit)
         found = await self.session.scalar(select(Person.id).where(Person.id_number == details.id_number))
         if found is None:
             data = PersonCreate.model_validate(
@@ -183,7 +166,7 @@ class _Importer:
     async def member_row(self, cells: dict[str, str]) -> str:
         person = await self.person(cells.get("id_number") or "")
         unit = await self.unit(cells.get("org_unit_code") or "")
-        status = MemberStatus(cells["status"]) if _blank(cells.get("status")) else MemberStatus.FULL
+        status = MemberStatus(cells["status"]) if blank(cells.get("status")) else MemberStatus.FULL
         data = PartyMemberCreate.model_validate({"person_id": person.id, "unit_id": unit.id, "joined_on": cells.get("joined_on"), "status": status})
         current = await self.session.scalar(
             select(PartyMember).where(PartyMember.person_id == person.id, or_(PartyMember.left_on.is_(None), PartyMember.left_on > today()))
@@ -203,7 +186,7 @@ class _Importer:
         person = await self.person(cells.get("id_number") or "")
         unit = await self.unit(cells.get("unit_code") or "")
         data = AssignmentCreate.model_validate(
-            {"unit_id": unit.id, "person_id": person.id, "role": cells.get("role"), "title": _blank(cells.get("title")), "starts_on": _blank(cells.get("starts_on"))}
+            {"unit_id": unit.id, "person_id": person.id, "role": cells.get("role"), "title": blank(cells.get("title")), "starts_on": blank(cells.get("starts_on"))}
         )
         current = await self.session.scalar(
             select(Assignment.id).where(
@@ -218,8 +201,8 @@ class _Importer:
     async def liaison_row(self, cells: dict[str, str]) -> str:
         kind = LiaisonKind(cells.get("kind") or "")
         person = await self.person(cells.get("id_number") or "")
-        household = await self.household(cells["household_code"]) if _blank(cells.get("household_code")) else None
-        unit = await self.unit(cells["unit_code"]) if _blank(cells.get("unit_code")) else None
+        household = await self.household(cells["household_code"]) if blank(cells.get("household_code")) else None
+        unit = await self.unit(cells["unit_code"]) if blank(cells.get("unit_code")) else None
         existing = select(Liaison.id).where(Liaison.kind == kind, Liaison.person_id == person.id, liaisons.current_condition(today()))
         existing = existing.where(Liaison.household_id == household.id) if household else existing.where(Liaison.unit_id == (unit.id if unit else None))
         if await self.session.scalar(existing) is not None:
@@ -238,7 +221,7 @@ class _Importer:
                 "person_id": person.id,
                 "household_id": household.id if household else None,
                 "unit_id": unit.id if unit else None,
-                "starts_on": _blank(cells.get("starts_on")),
+                "starts_on": blank(cells.get("starts_on")),
             }
         )
         await liaisons.link(self.session, identity=self.identity, data=data)
