@@ -246,6 +246,10 @@ async def test_scope_roles_and_masking(grid):
     assert (await client.get(f"/api/v1/grid/units/{other['village']['id']}", headers=secretary)).status_code == 404
     seen = (await client.get("/api/v1/grid/households", headers=secretary)).json()
     assert [h["id"] for h in seen["items"]] == [household["id"]]
+    outside = await client.get("/api/v1/grid/households", params={"under": other["village"]["id"]}, headers=secretary)
+    assert outside.status_code == 404
+    stranger = headers_for(Role.VILLAGE_SECRETARY, "01UNKNOWNSCOPEUNIT00000000")
+    assert (await client.get("/api/v1/grid/households", headers=stranger)).json() == {"items": [], "total": 0, "page": 1, "per_page": 50}
     # Workers keep the register but do not change structure; residents only read.
     structure = await client.post("/api/v1/grid/units", json={"code": code(), "name": "x", "level": "small_grid", "parent_id": chain["grid"]["id"]}, headers=worker)
     assert structure.status_code == 403 and structure.json()["code"] == "forbidden"
@@ -267,6 +271,10 @@ async def test_filters_pagination_idempotency_and_validation(grid):
     assert not {h["id"] for h in first["items"]} & {h["id"] for h in second["items"]}
     by_address = (await client.get("/api/v1/grid/households", params={"under": micro, "q": "东村3号"}, headers=ADMIN)).json()
     assert by_address["total"] == 1
+    # A page past the end is empty but still tells the total; LIKE wildcards in `q` match themselves.
+    past_end = (await client.get("/api/v1/grid/households", params={"under": micro, "per_page": 2, "page": 4}, headers=ADMIN)).json()
+    assert past_end["items"] == [] and past_end["total"] == 5
+    assert (await client.get("/api/v1/grid/households", params={"under": micro, "q": "东村_号"}, headers=ADMIN)).json()["total"] == 0
 
     body = {"code": code(), "address": "东村9号", "unit_id": micro}
     key = {**ADMIN, "Idempotency-Key": code()}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.database import Database
 
 T = TypeVar("T")
 
@@ -45,6 +49,14 @@ class Page(BaseModel, Generic[T]):
     per_page: int
 
 
+def page_of(item: type[T], rows: Sequence[Any], total: int, params: PageParams) -> Page[T]:
+    """A page validated straight from rows whose columns are the item's fields (read as attributes):
+    no Python object is built per item before validation."""
+    return Page[item].model_validate(
+        {"items": rows, "total": total, "page": params.page, "per_page": params.per_page}, from_attributes=True
+    )
+
+
 async def paginate(session: AsyncSession, statement: Select, params: PageParams) -> tuple[list, int]:
     """Run `statement` (already ordered) for one page; return its rows and the total count."""
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
@@ -57,3 +69,31 @@ async def paginate_rows(session: AsyncSession, statement: Select, params: PagePa
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     rows = (await session.execute(statement.limit(params.per_page).offset(params.offset))).all()
     return list(rows), int(total or 0)
+
+
+@dataclass(frozen=True)
+class PagedQuery:
+    """A list statement built once, to be run one page at a time on the hot path.
+
+    `rows` selects one page (bind `limit` and `offset`) and gives every row the `total` of all pages,
+    counted in the same round trip; `count` answers the total alone, for a page past the end.
+    """
+
+    rows: Select
+    count: Select
+
+    @classmethod
+    def of(cls, statement: Select) -> PagedQuery:
+        """Page `statement` (already ordered, with named `bindparam`s for its filters)."""
+        count = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = count.scalar_subquery().label("total")
+        return cls(rows=statement.add_columns(total).limit(bindparam("limit")).offset(bindparam("offset")), count=count)
+
+    async def fetch(self, db: Database, page: PageParams, params: Mapping[str, Any]) -> tuple[Sequence[Row], int]:
+        """One page of rows and the total across all pages."""
+        rows = await db.fetch_all(self.rows, {**params, "limit": page.per_page, "offset": page.offset})
+        if rows:
+            return rows, rows[0].total
+        if page.offset == 0:
+            return rows, 0
+        return rows, (await db.fetch_one(self.count, params))[0]

@@ -24,9 +24,25 @@ def child_path(parent_path: str | None, unit_id: str) -> str:
     return f"{parent_path or '/'}{unit_id}/"
 
 
+# A path no unit has (paths start with one '/'): the subtree a caller with an unknown scope unit may list.
+NOWHERE = "//"
+
+
+def _escaped(text: str) -> str:
+    return text.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_")
+
+
 def subtree_pattern(path: str) -> str:
     """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
-    return path.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_") + "%"
+    return _escaped(path) + "%"
+
+
+def contains_pattern(text: str) -> str:
+    """The LIKE pattern of values containing `text` literally (use with `escape=LIKE_ESCAPE`)."""
+    return f"%{_escaped(text)}%"
+
+
+LIKE_ESCAPE = _ESCAPE
 
 
 def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: str) -> ColumnElement[bool]:
@@ -75,3 +91,19 @@ async def fetch_in_scope(db: Database, statement: Executable, identity: Identity
     if row is None or not path_in_scope(getattr(row, path), identity, row.scope_path):
         raise not_found(record)
     return row
+
+
+async def list_subtree(db: Database, unit_in_scope: Executable, identity: Identity, under: str | None) -> str | None:
+    """The path whose subtree a scoped list covers, or None when the list is not restricted.
+
+    With `under`: that unit's path (404 when it is missing or outside the caller's scope), which lies
+    inside the caller's scope, so one path condition serves both. Without: the caller's scope path
+    (None for unrestricted callers; `NOWHERE` when their scope unit is unknown here).
+    `unit_in_scope` selects a unit (bind `unit_id`) with `caller_scope_path`.
+    """
+    if under is not None:
+        return (await fetch_in_scope(db, unit_in_scope, identity, path="path", record="unit", unit_id=under)).path
+    if identity.unrestricted:
+        return None
+    row = await db.fetch_one(unit_in_scope, {"unit_id": identity.scope_unit_id, "scope_unit_id": identity.scope_unit_id})
+    return row.path if row is not None else NOWHERE

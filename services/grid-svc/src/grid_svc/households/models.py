@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, field_validator
+from pydantic import AliasChoices, BaseModel, field_validator
 from sqlalchemy import Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field
 
@@ -121,11 +121,17 @@ class HouseholdPublic(HouseholdBase):
     unit_id: str
     head_person_id: str | None
     head_name: str | None = None
-    tags: list[str]
+    # Stored rows carry the tags as text (`tags_text`): a page of rows validates straight into this model.
+    tags: list[str] = Field(validation_alias=AliasChoices("tags", "tags_text"))
     registered_on: date
     dissolved_on: date | None
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_from_text(cls, value: object) -> object:
+        return tags_from_text(value) if isinstance(value, str) else value
 
 
 class HouseholdPlacementPublic(BaseModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from sqlalchemy import Row, Select, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_registry_writer
@@ -23,15 +24,25 @@ from grid_svc.households.models import (
 from grid_svc.liaisons.models import Liaison
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, Unit
-from grid_svc.units.service import get_unit, placement_on, scope_path_of
+from grid_svc.units.service import UNIT_IN_SCOPE, get_unit, placement_on, scope_path_of
 from shared.database import Database
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated, LiaisonUnlinked
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import today
 from shared.outbox import emit
+from shared.pagination import Page, PagedQuery, PageParams, page_of
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import caller_scope_path, fetch_in_scope, in_subtree, path_in_scope, scope_condition
+from shared.scope import (
+    LIKE_ESCAPE,
+    caller_scope_path,
+    contains_pattern,
+    fetch_in_scope,
+    in_named_subtree,
+    list_subtree,
+    path_in_scope,
+    subtree_pattern,
+)
 
 HOUSEHOLD_IN_SCOPE = (
     select(Household.__table__, Unit.path, Person.name.label("head_name"), caller_scope_path(Unit.id, Unit.path))
@@ -44,7 +55,7 @@ HOUSEHOLD_IN_SCOPE = (
 async def read_household(db: Database, *, identity: Identity, household_id: str) -> HouseholdPublic:
     """The household with its head's name if its micro grid lies in the caller's scope, else 404 (one round trip)."""
     row = await fetch_in_scope(db, HOUSEHOLD_IN_SCOPE, identity, path="path", record="household", household_id=household_id)
-    return to_public(row, {row.head_person_id: row.head_name} if row.head_person_id else {})
+    return HouseholdPublic.model_validate(row, from_attributes=True)
 
 
 async def get_household(session: AsyncSession, *, identity: Identity, household_id: str) -> Household:
@@ -67,17 +78,15 @@ async def micro_grid_for_household(session: AsyncSession, *, identity: Identity,
     return unit
 
 
-async def head_names(session: AsyncSession, households: list[Household]) -> dict[str, str]:
-    """Names of the heads of `households`, by person id, in one query."""
-    ids = {h.head_person_id for h in households if h.head_person_id}
-    if not ids:
-        return {}
-    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    return dict(rows.all())
+async def head_name(session: AsyncSession, household: Household) -> str | None:
+    """The name of the household's head, if it has one."""
+    if household.head_person_id is None:
+        return None
+    return await session.scalar(select(Person.name).where(Person.id == household.head_person_id))
 
 
-def to_public(household: Household | Row, names: dict[str, str]) -> HouseholdPublic:
-    """The API shape of a household (a loaded record or a row of its columns)."""
+def to_public(household: Household, head_name: str | None) -> HouseholdPublic:
+    """The API shape of a loaded household, with its head's name."""
     return HouseholdPublic(
         id=household.id,
         code=household.code,
@@ -85,7 +94,7 @@ def to_public(household: Household | Row, names: dict[str, str]) -> HouseholdPub
         size=household.size,
         unit_id=household.unit_id,
         head_person_id=household.head_person_id,
-        head_name=names.get(household.head_person_id or ""),
+        head_name=head_name,
         tags=tags_from_text(household.tags_text),
         registered_on=household.registered_on,
         dissolved_on=household.dissolved_on,
@@ -164,14 +173,13 @@ async def update_household(session: AsyncSession, *, identity: Identity, househo
 
 async def emit_household_updated(session: AsyncSession, household: Household) -> None:
     """Queue HouseholdUpdated with the household's current values."""
-    names = await head_names(session, [household])
     emit(
         session,
         HouseholdUpdated(
             household_id=household.id,
             unit_id=household.unit_id,
             address=household.address,
-            head_name=names.get(household.head_person_id or ""),
+            head_name=await head_name(session, household),
             size=household.size,
             tags=tags_from_text(household.tags_text),
         ),
@@ -248,32 +256,49 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
     return household
 
 
-def list_households_query(
-    *,
-    identity: Identity,
-    scope_path: str | None,
-    under: Unit | None,
-    tag: HouseholdTag | None,
-    q: str | None,
-    include_dissolved: bool,
-) -> Select:
-    """Rows of households in scope (optionally under a unit, with a tag, matching code or address) with their
-    head's `head_name`, ordered by code."""
+@cache
+def households_page(*, subtree: bool, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
+    """The household list of one filter shape, built once: rows of households with their head's `head_name`,
+    ordered by code. Binds: `subtree` (a `subtree_pattern`), `tag` and `q` (`contains_pattern`s)."""
     statement = (
         select(Household.__table__, Person.name.label("head_name"))
         .join(Unit, Unit.id == Household.unit_id)
         .outerjoin(Person, Person.id == Household.head_person_id)
-        .where(scope_condition(Unit.path, identity, scope_path))
     )
-    if under is not None:
-        statement = statement.where(in_subtree(Unit.path, under.path))
-    if tag is not None:
-        statement = statement.where(Household.tags_text.contains(f",{tag.value},", autoescape=True))
+    if subtree:
+        statement = statement.where(in_named_subtree(Unit.path))
+    if tag:
+        statement = statement.where(Household.tags_text.like(bindparam("tag"), escape=LIKE_ESCAPE))
     if q:
-        statement = statement.where(or_(Household.code.contains(q, autoescape=True), Household.address.contains(q, autoescape=True)))
+        statement = statement.where(
+            or_(Household.code.like(bindparam("q"), escape=LIKE_ESCAPE), Household.address.like(bindparam("q"), escape=LIKE_ESCAPE))
+        )
     if not include_dissolved:
         statement = statement.where(Household.dissolved_on.is_(None))
-    return statement.order_by(Household.code, Household.id)
+    return PagedQuery.of(statement.order_by(Household.code, Household.id))
+
+
+async def list_households(
+    db: Database,
+    *,
+    identity: Identity,
+    page: PageParams,
+    under: str | None,
+    tag: HouseholdTag | None,
+    q: str | None,
+    include_dissolved: bool,
+) -> Page[HouseholdPublic]:
+    """One page of the households in the caller's scope (optionally under a unit, with a tag, whose code or
+    address contains `q`), ordered by code; 404 when `under` is missing or outside the scope."""
+    subtree = await list_subtree(db, UNIT_IN_SCOPE, identity, under)
+    query = households_page(subtree=subtree is not None, tag=tag is not None, q=bool(q), include_dissolved=include_dissolved)
+    params = {"subtree": subtree_pattern(subtree) if subtree is not None else None}
+    if tag is not None:
+        params["tag"] = contains_pattern(f",{tag.value},")
+    if q:
+        params["q"] = contains_pattern(q)
+    rows, total = await query.fetch(db, page, params)
+    return page_of(HouseholdPublic, rows, total, page)
 
 
 async def placements(session: AsyncSession, *, identity: Identity, household_id: str) -> list[HouseholdPlacement]:

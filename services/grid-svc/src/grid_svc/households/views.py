@@ -19,10 +19,9 @@ from grid_svc.households.models import (
     HouseholdTag,
     HouseholdUpdate,
 )
-from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep, paginate_rows
+from shared.pagination import Page, PageDep
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/grid/households", tags=["households"])
@@ -38,7 +37,7 @@ async def register_household(body: HouseholdCreate, db: DatabaseDep, identity: C
 
     async def create(session):
         household = await service.register_household(session, identity=identity, data=body)
-        return service.to_public(household, {})
+        return service.to_public(household, None)
 
     return await idempotency.run(db, platform.idempotency, identity, create)
 
@@ -53,20 +52,10 @@ async def list_households(
     q: Annotated[str | None, Query(max_length=100, description="code or address contains")] = None,
     include_dissolved: bool = False,
 ) -> Page[HouseholdPublic]:
-    """Households in the caller's scope, ordered by code."""
-    async with db.session() as session:
-        under_unit = await get_unit(session, identity=identity, unit_id=under) if under else None
-        statement = service.list_households_query(
-            identity=identity,
-            scope_path=await scope_path_of(session, identity),
-            under=under_unit,
-            tag=tag,
-            q=q,
-            include_dissolved=include_dissolved,
-        )
-        rows, total = await paginate_rows(session, statement, page)
-    names = {row.head_person_id: row.head_name for row in rows if row.head_person_id}
-    return Page(items=[service.to_public(row, names) for row in rows], total=total, page=page.page, per_page=page.per_page)
+    """Households in the caller's scope, ordered by code; 404 when `under` is missing or outside the scope."""
+    return await service.list_households(
+        db, identity=identity, page=page, under=under, tag=tag, q=q, include_dissolved=include_dissolved
+    )
 
 
 @router.get("/{household_id}", response_model=HouseholdPublic, summary="Read a household")
@@ -80,8 +69,8 @@ async def update_household(household_id: str, body: HouseholdUpdate, db: Databas
     """Change address, size, tags or head of household (the head must be a current member)."""
     async with db.transaction() as session:
         household = await service.update_household(session, identity=identity, household_id=household_id, data=body)
-        names = await service.head_names(session, [household])
-    return service.to_public(household, names)
+        head_name = await service.head_name(session, household)
+    return service.to_public(household, head_name)
 
 
 @router.post("/{household_id}/move", response_model=HouseholdPublic, summary="Move a household to another micro grid")
@@ -91,8 +80,8 @@ async def move_household(household_id: str, body: HouseholdMove, db: DatabaseDep
         household = await service.move_household(
             session, identity=identity, household_id=household_id, unit_id=body.unit_id, moved_on=body.moved_on
         )
-        names = await service.head_names(session, [household])
-    return service.to_public(household, names)
+        head_name = await service.head_name(session, household)
+    return service.to_public(household, head_name)
 
 
 @router.post("/{household_id}/dissolve", response_model=HouseholdPublic, summary="Dissolve a household")
@@ -100,7 +89,7 @@ async def dissolve_household(household_id: str, body: HouseholdDissolve, db: Dat
     """Close a household whose members have all left; it stays readable for history."""
     async with db.transaction() as session:
         household = await service.dissolve_household(session, identity=identity, household_id=household_id, dissolved_on=body.dissolved_on)
-    return service.to_public(household, {})
+    return service.to_public(household, None)
 
 
 @router.get("/{household_id}/placements", response_model=list[HouseholdPlacementPublic], summary="Placement history")
