@@ -325,3 +325,41 @@ async def test_case_numbers_are_sequential_per_town_and_year_under_concurrency(l
     assert len(second.json()["items"]) == 4
     seen = [c["number"] for c in listed.json()["items"]] + [c["number"] for c in second.json()["items"]]
     assert len(set(seen)) == 9
+
+
+async def test_cases_list_filters_by_several_statuses_at_once(legal, tree, grid_feed):
+    town = await grid_feed.unit("town", "庙前镇", tree["county"])
+    village = await grid_feed.unit("village", "庙前村", town)
+    admin = identity_headers(_identity_of("county-2", "county_admin", tree["county"]["id"]))
+    registered, accepted, mediating, failed = [
+        (await legal.client.post(f"{API}/cases", json=_case_body(village["id"]), headers=admin)).json() for _ in range(4)
+    ]
+    for case in (accepted, mediating, failed):
+        url = f"{API}/cases/{case['id']}"
+        assert (await legal.client.post(f"{url}/accept", json={}, headers=admin)).status_code == 200
+    for case in (mediating, failed):
+        url = f"{API}/cases/{case['id']}"
+        await legal.client.post(f"{url}/mediators", json={"name": "村干部", "affiliation": "village_cadre"}, headers=admin)
+        assert (await legal.client.post(f"{url}/start-mediation", headers=admin)).json()["status"] == "mediating"
+    failure = {"reason": "双方分歧过大", "referred_to": "litigation", "concluded_on": today().isoformat()}
+    concluded = await legal.client.post(f"{API}/cases/{failed['id']}/failure", json=failure, headers=admin)
+    assert concluded.json()["status"] == "failed"
+
+    async def listed(*statuses: str, **params) -> dict:  # noqa: ANN003
+        response = await legal.client.get(
+            f"{API}/cases", params=[("under", town["id"]), *(("status", s) for s in statuses), *params.items()], headers=admin
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    in_progress = await listed("registered", "accepted", "mediating")
+    assert in_progress["total"] == 3
+    # Newest number first across the statuses, as for a single status.
+    assert [c["id"] for c in in_progress["items"]] == [mediating["id"], accepted["id"], registered["id"]]
+    assert {c["status"] for c in in_progress["items"]} == {"registered", "accepted", "mediating"}
+    two = await listed("registered", "failed", per_page=1)
+    assert two["total"] == 2 and [c["id"] for c in two["items"]] == [failed["id"]]
+    assert [c["id"] for c in (await listed("accepted"))["items"]] == [accepted["id"]]
+    assert (await listed())["total"] == 4
+    unknown = await legal.client.get(f"{API}/cases", params=[("status", "registered"), ("status", "pending")], headers=admin)
+    assert unknown.status_code == 422

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, exists, select
@@ -287,7 +287,7 @@ async def list_cases_query(
     *,
     identity: Identity,
     under: str | None,
-    status: CaseStatus | None,
+    status: CaseStatus | Collection[CaseStatus] | None,
     category: CaseCategory | None,
     risk_level: RiskLevel | None,
     outcome: str | None,
@@ -297,10 +297,12 @@ async def list_cases_query(
     number: str | None,
     mediator_person_id: str | None = None,
 ) -> Select:
-    """Cases in scope registered in the period, newest number first."""
+    """Cases in scope registered in the period, newest number first; `status` may name several."""
     statement = await scoped(session, select(Case), Case.unit_id, identity, under)
-    if status is not None:
+    if isinstance(status, CaseStatus):
         statement = statement.where(Case.status == status)
+    elif status:
+        statement = statement.where(Case.status.in_(list(status)))
     if category is not None:
         statement = statement.where(Case.category == category)
     if risk_level is not None:

@@ -71,7 +71,10 @@ async def list_cases(
     page: PageDep,
     period: PeriodDep,
     under: Under = None,
-    status: CaseStatus | None = None,
+    status: Annotated[
+        list[CaseStatus] | None,
+        Query(description="one or more statuses, repeated (`status=registered&status=mediating`): cases in any of them"),
+    ] = None,
     category: CaseCategory | None = None,
     risk_level: RiskLevel | None = None,
     outcome: Literal["agreed", "failed"] | None = None,
