@@ -76,8 +76,8 @@ async def test_the_overview_asks_grid_once_and_answers_what_grid_answers(world):
     unit_id = world["grid"]["id"]
     body, calls = await _calls(world, f"/api/v1/views/units/{unit_id}/overview")
     assert body["degraded"] == []
-    # grid: one summary; dispatch: open and overdue orders; legal: one page per status in progress; points: the top members.
-    assert calls == Counter({"grid": 1, "dispatch": 2, "legal": 3, "points": 1})
+    # grid: one summary; dispatch: open and overdue orders; legal: the cases in progress; points: the top members.
+    assert calls == Counter({"grid": 1, "dispatch": 2, "legal": 1, "points": 1})
     assert body["unit"] == await _direct(world, f"/api/v1/grid/units/{unit_id}")
     assert body["units_below"] == await _direct(world, f"/api/v1/grid/units/{unit_id}/counts")
     assert body["team"] == (await _direct(world, "/api/v1/grid/assignments", unit_id=unit_id, per_page=200))["items"]

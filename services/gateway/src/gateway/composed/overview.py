@@ -74,23 +74,6 @@ def team_compliance(team: list[dict[str, Any]]) -> TeamCompliance:
     return TeamCompliance(**counts, others=len(team) - sum(counts.values()), complete=not missing, missing_roles=missing)
 
 
-def _merge_case_pages(pages: list[dict[str, Any] | None], composer: Composer) -> dict[str, Any] | None:
-    """One section from the per-status pages (missing when any of them is)."""
-    if any(page is None for page in pages):
-        for entry in composer.degraded:
-            if entry.section.startswith("cases_"):
-                entry.section = "cases_in_progress"
-        unique = {(d.section, d.service, d.reason): d for d in composer.degraded}
-        composer.degraded[:] = list(unique.values())
-        return None
-    items = sorted((item for page in pages for item in page["items"]), key=lambda c: str(c.get("registered_on", "")), reverse=True)
-    return {
-        "total": sum(page["total"] for page in pages),
-        "by_status": {status: page["total"] for status, page in zip(CASES_IN_PROGRESS, pages, strict=True)},
-        "items": items[:LISTED],
-    }
-
-
 async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
     """Fetch every section in one concurrent round and assemble the overview.
 
@@ -105,18 +88,15 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
                   {"under": unit_id, "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
             Fetch("overdue_orders", "dispatch", "/api/v1/dispatch/orders",
                   {"under": unit_id, "overdue": "true", "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
-            # The case list filters by one status at a time.
-            *(
-                Fetch(f"cases_{status}", "legal", "/api/v1/legal/cases", {"under": unit_id, "status": status, "per_page": LISTED}, page_of)
-                for status in CASES_IN_PROGRESS
-            ),
+            # One page over every status in progress, newest first as legal-svc orders its cases.
+            Fetch("cases_in_progress", "legal", "/api/v1/legal/cases",
+                  {"under": unit_id, "status": CASES_IN_PROGRESS, "per_page": LISTED}, page_of),
             Fetch("top_members", "points", "/api/v1/points/balances", {"under": unit_id, "period": period, "per_page": 5}, items_of),
         ]
     )
     registry = sections.pop("unit") or {}
     team = registry.get("team")
     compliance = registry.get("compliance")
-    case_pages = [sections.pop(f"cases_{status}") for status in CASES_IN_PROGRESS]
     return UnitOverview(
         **sections,
         unit=registry.get("unit"),
@@ -124,7 +104,6 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
         team=team,
         compliance=compliance,
         households=compliance["households"] if compliance is not None else None,
-        cases_in_progress=_merge_case_pages(case_pages, composer),
         period=period,
         team_compliance=team_compliance(team) if team is not None else None,
         degraded=composer.degraded,
