@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, Label, MetaData, String, Table, func, literal, select, update
+from sqlalchemy import Column, DateTime, Index, Label, MetaData, String, Table, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.database import once_per_read
+from shared.database import Database, once_per_read
 from shared.events.base import DomainEvent
 from shared.events.envelope import Envelope
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
@@ -23,7 +23,7 @@ from shared.identity import CurrentIdentity, Identity
 from shared.inbox import Handler
 from shared.pagination import Page, PageDep
 from shared.problems import not_found
-from shared.scope import caller_scope_path, in_subtree, path_in_scope, scope_condition
+from shared.scope import caller_scope_path, in_subtree, list_subtree, path_in_scope, scope_condition
 from shared.service import DatabaseDep
 
 
@@ -63,6 +63,8 @@ class GridReplica:
 
     def __init__(self, table: Table) -> None:
         self.table = table
+        # A unit (bind `unit_id`) with the caller's scope path, for one-round-trip scope checks.
+        self.unit_in_scope = select(table, caller_scope_path(table.c.id, table.c.path)).where(table.c.id == bindparam("unit_id"))
 
     @property
     def handlers(self) -> dict[type[DomainEvent], Handler]:
@@ -147,6 +149,10 @@ class GridReplica:
         if unit is None or not path_in_scope(unit.path, identity, await self.scope_path(session, identity)):
             raise not_found("unit")
         return unit
+
+    async def list_subtree(self, db: Database, identity: Identity, under: str | None) -> str | None:
+        """The path whose subtree a scoped list covers (see `shared.scope.list_subtree`), from the replica."""
+        return await list_subtree(db, self.unit_in_scope, identity, under)
 
     def router(self, domain: str) -> APIRouter:
         """Read endpoints over the replica at `/api/v1/<domain>/units`."""

@@ -49,6 +49,12 @@ class Page(BaseModel, Generic[T]):
     per_page: int
 
 
+async def fetch_page(db: Database, statement: Select, params: PageParams) -> tuple[Sequence[Row], int]:
+    """One page of a statement built for this request (already ordered), and its total, in one round trip.
+    An entity statement (`select(Model)`) gives rows of the entity's columns, not loaded records."""
+    return await PagedQuery.of(statement).fetch(db, params, {})
+
+
 def page_of(item: type[T], rows: Sequence[Any], total: int, params: PageParams) -> Page[T]:
     """A page validated straight from rows whose columns are the item's fields (read as attributes):
     no Python object is built per item before validation."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch_svc.access import ORGANISERS, require_role, scope_path
+from dispatch_svc.access import ORGANISERS, require_role
 from dispatch_svc.clock import MONTH_PATTERN, ClockDep
 from dispatch_svc.db import grid, platform
 from dispatch_svc.orders import overdue, service
@@ -36,7 +36,7 @@ from dispatch_svc.orders.states import Status, allowed_actions
 from dispatch_svc.privacy import phone_for
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
-from shared.pagination import Page, PageDep, paginate
+from shared.pagination import Page, PageDep, fetch_page, page_of
 from shared.problems import unprocessable
 from shared.service import DatabaseDep
 
@@ -49,6 +49,11 @@ def public(order: Order | Row, identity: Identity, *, in_list: bool) -> OrderPub
     data["contact_phone"] = phone_for(identity, order.contact_phone, in_list=in_list)
     data["allowed_actions"] = allowed_actions(order.status)
     return OrderPublic.model_validate(data)
+
+
+def listed(row: Row, identity: Identity) -> dict:
+    """The fields of an order row as a list shows them (phone masked), for `page_of`."""
+    return {**row._mapping, "contact_phone": phone_for(identity, row.contact_phone, in_list=True), "allowed_actions": allowed_actions(row.status)}
 
 
 async def detail(session: AsyncSession, order: Order, identity: Identity) -> OrderDetail:
@@ -104,16 +109,15 @@ async def list_orders(
 ) -> Page[OrderPublic]:
     """Orders in the caller's scope (residents: their own), newest first; phones masked."""
     start, end = service.month_window(month, from_, to)
-    async with db.session() as session:
-        under_path = (await grid.get_in_scope(session, identity, under)).path if under else None
-        statement = service.list_orders_query(
-            identity=identity, caller_path=await scope_path(session, identity), under_path=under_path, statuses=status,
-            service_type_ids=service_type_id, provider_id=provider_id, assignee_person_id=assignee_person_id,
-            household_id=household_id, channel=channel, overdue=overdue, escalation=escalation,
-            submitted_from=start, submitted_to=end, plan_id=plan_id, q=q,
-        )
-        rows, total = await paginate(session, statement, page)
-    return Page(items=[public(o, identity, in_list=True) for o in rows], total=total, page=page.page, per_page=page.per_page)
+    subtree = await grid.list_subtree(db, identity, under)  # the caller's scope, or `under` inside it
+    statement = service.list_orders_query(
+        identity=identity, caller_path=subtree, under_path=subtree if under else None, statuses=status,
+        service_type_ids=service_type_id, provider_id=provider_id, assignee_person_id=assignee_person_id,
+        household_id=household_id, channel=channel, overdue=overdue, escalation=escalation,
+        submitted_from=start, submitted_to=end, plan_id=plan_id, q=q,
+    )
+    rows, total = await fetch_page(db, statement, page)
+    return page_of(OrderPublic, [listed(row, identity) for row in rows], total, page)
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="Read an order with its history")

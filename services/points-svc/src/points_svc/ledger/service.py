@@ -404,13 +404,13 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
 
 
 def list_entries_query(
-    *, identity: Identity, scope_path: str | None, under_path: str | None, member_id: str | None,
-    branch_unit_id: str | None, period: str | None, category: Category | None, source_kind: SourceKind | None,
+    *, subtree: str | None, member_id: str | None, branch_unit_id: str | None, period: str | None,
+    category: Category | None, source_kind: SourceKind | None,
 ) -> Select:
-    """Rows of entries in scope, newest first (ids are time-ordered)."""
-    statement = select(Entry.__table__).where(scope_condition(Entry.unit_path, identity, scope_path))
-    if under_path is not None:
-        statement = statement.where(in_subtree(Entry.unit_path, under_path))
+    """Rows of entries in the subtree at `subtree` (None: everywhere), newest first (ids are time-ordered)."""
+    statement = select(Entry.__table__)
+    if subtree is not None:
+        statement = statement.where(in_subtree(Entry.unit_path, subtree))
     if member_id is not None:
         statement = statement.where(Entry.member_id == member_id)
     if branch_unit_id is not None:

@@ -21,7 +21,7 @@ from points_svc.rules.models import Category
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
-from shared.pagination import Page, PageDep, paginate_rows
+from shared.pagination import Page, PageDep, fetch_page, page_of
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/points", tags=["ledger"])
@@ -70,15 +70,13 @@ async def list_entries(
     category: Category | None = None,
     source_kind: SourceKind | None = None,
 ) -> Page[EntryPublic]:
-    """Entries in the caller's scope, newest first."""
-    async with db.session() as session:
-        under_path = (await grid.get_in_scope(session, identity, under)).path if under else None
-        statement = service.list_entries_query(
-            identity=identity, scope_path=await grid.scope_path(session, identity), under_path=under_path,
-            member_id=member_id, branch_unit_id=branch_unit_id, period=period, category=category, source_kind=source_kind,
-        )
-        rows, total = await paginate_rows(session, statement, page)
-    return Page(items=[EntryPublic.model_validate(e, from_attributes=True) for e in rows], total=total, page=page.page, per_page=page.per_page)
+    """Entries in the caller's scope, newest first; 404 when `under` is missing or outside the scope."""
+    statement = service.list_entries_query(
+        subtree=await grid.list_subtree(db, identity, under),
+        member_id=member_id, branch_unit_id=branch_unit_id, period=period, category=category, source_kind=source_kind,
+    )
+    rows, total = await fetch_page(db, statement, page)
+    return page_of(EntryPublic, rows, total, page)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryPublic, summary="Read a ledger entry")
