@@ -12,8 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, Label, MetaData, String, Table, bindparam, func, literal, select, update
+from sqlalchemy import Column, DateTime, Index, Label, MetaData, String, Table, bindparam, case, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from shared.database import Database, once_per_read
 from shared.events.base import DomainEvent
@@ -58,6 +60,38 @@ class GridUnit(BaseModel):
     retired_at: datetime | None
 
 
+# The fields of a unit-created event a replay writes again (not `retired_at`: a replay does not undo a retirement).
+_CREATED_FIELDS = ("code", "full_code", "name", "level", "parent_id", "path", "updated_at")
+
+
+def _unit_created_statement(table: Table, insert: type[Insert]) -> Insert:
+    """Insert-or-update of a created unit in one statement (one round trip per event), for one dialect.
+
+    Under a parent this replica knows, the path is the parent's path here plus the unit: the event's
+    path may predate a move of the parent that this replica has already applied. Otherwise (a root, or
+    a parent whose event has not arrived yet) it is the path the event carries. Parameters are named
+    `event_*` (a name equal to a column's is reserved for the VALUES clause).
+    """
+    parent = table.alias("parent")
+    unit_id = bindparam("event_unit_id", type_=String)
+    parent_id = bindparam("event_parent_id", type_=String)
+    parent_path = select(parent.c.path).where(parent.c.id == parent_id).scalar_subquery()
+    statement = insert(table).values(
+        id=unit_id,
+        code=bindparam("event_code", type_=String),
+        full_code=bindparam("event_full_code", type_=String),
+        name=bindparam("event_name", type_=String),
+        level=bindparam("event_level", type_=String),
+        parent_id=parent_id,
+        # NULL (no such parent here) || anything is NULL on both databases, so the event's path is taken.
+        path=func.coalesce(parent_path + unit_id + literal("/", String), bindparam("event_path", type_=String)),
+        updated_at=bindparam("event_updated_at", type_=table.c.updated_at.type),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.id], set_={name: statement.excluded[name] for name in _CREATED_FIELDS}
+    )
+
+
 class GridReplica:
     """Applies grid events to the replica table and answers scope questions from it."""
 
@@ -65,6 +99,11 @@ class GridReplica:
         self.table = table
         # A unit (bind `unit_id`) with the caller's scope path, for one-round-trip scope checks.
         self.unit_in_scope = select(table, caller_scope_path(table.c.id, table.c.path)).where(table.c.id == bindparam("unit_id"))
+        # Built once: each event only binds its values, and SQLAlchemy finds the compiled form in its cache.
+        self._created = {
+            "postgresql": _unit_created_statement(table, postgresql.insert),
+            "sqlite": _unit_created_statement(table, sqlite.insert),
+        }
 
     @property
     def handlers(self) -> dict[type[DomainEvent], Handler]:
@@ -77,27 +116,21 @@ class GridReplica:
         }
 
     async def on_unit_created(self, session: AsyncSession, event: UnitCreated, _: Envelope) -> None:
-        """Insert the unit; under a known parent its path follows the parent's current path."""
-        t = self.table
-        path = event.path
-        if event.parent_id is not None:
-            parent_path = await session.scalar(select(t.c.path).where(t.c.id == event.parent_id))
-            if parent_path is not None:
-                path = f"{parent_path}{event.unit_id}/"
-        exists = await session.scalar(select(t.c.id).where(t.c.id == event.unit_id))
-        values = dict(
-            code=event.code,
-            full_code=event.full_code,
-            name=event.name,
-            level=event.level,
-            parent_id=event.parent_id,
-            path=path,
-            updated_at=datetime.now(UTC),
+        """Insert the unit, or write its fields again on a replay; under a known parent its path follows the
+        parent's current path here. One statement on either database."""
+        await session.execute(
+            self._created[session.get_bind().dialect.name],
+            {
+                "event_unit_id": event.unit_id,
+                "event_code": event.code,
+                "event_full_code": event.full_code,
+                "event_name": event.name,
+                "event_level": event.level,
+                "event_parent_id": event.parent_id,
+                "event_path": event.path,
+                "event_updated_at": datetime.now(UTC),
+            },
         )
-        if exists is None:
-            await session.execute(t.insert().values(id=event.unit_id, **values))
-        else:
-            await session.execute(update(t).where(t.c.id == event.unit_id).values(**values))
 
     async def on_unit_renamed(self, session: AsyncSession, event: UnitRenamed, _: Envelope) -> None:
         """Take the new name."""
@@ -105,7 +138,7 @@ class GridReplica:
         await session.execute(update(t).where(t.c.id == event.unit_id).values(name=event.name, updated_at=datetime.now(UTC)))
 
     async def on_unit_moved(self, session: AsyncSession, event: UnitMoved, _: Envelope) -> None:
-        """Rewrite the paths (and codes) of the unit's whole subtree in one statement."""
+        """Rewrite the paths (and codes) of the unit's whole subtree, and the unit's parent, in one statement."""
         t = self.table
         current = (await session.execute(select(t.c.path, t.c.full_code).where(t.c.id == event.unit_id))).first()
         if current is None:
@@ -118,9 +151,10 @@ class GridReplica:
                 path=literal(event.path) + func.substr(t.c.path, len(old_path) + 1),
                 full_code=literal(event.full_code) + func.substr(t.c.full_code, len(old_full_code) + 1),
                 updated_at=datetime.now(UTC),
+                # The new parent is the moved unit's alone; its descendants keep theirs.
+                parent_id=case((t.c.id == event.unit_id, literal(event.parent_id, String)), else_=t.c.parent_id),
             )
         )
-        await session.execute(update(t).where(t.c.id == event.unit_id).values(parent_id=event.parent_id))
 
     async def on_unit_retired(self, session: AsyncSession, event: UnitRetired, _: Envelope) -> None:
         """Mark the unit retired."""
