@@ -1,20 +1,28 @@
 """Calls to the domain services: streaming forwarding, JSON fetches for composed views.
 
-The HTTP client is the gateway's main cost, so the httpx API runs over an aiohttp transport
-with a pooled connection set per upstream; forwarded bodies stream through without being
-parsed. Each upstream has a circuit breaker so a dead service is not hammered.
+Each upstream has one pooled aiohttp session, called directly on the hot paths (a forward and a
+view's fetch cost the gateway about as much as the service's own work, so no layer is spent on
+what they do not need); httpx clients over the same session serve the rare calls (readiness,
+OpenAPI documents). Tests may give a domain an httpx transport instead (an in-process app): the
+same code then sends through it. Forwarded bodies stream through without being parsed. Each
+upstream has a circuit breaker so a dead service is not hammered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import httpx
 import structlog
+import yarl
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from httpx_aiohttp import AiohttpTransport
@@ -29,15 +37,21 @@ log = structlog.get_logger("gateway.proxy")
 
 # Headers that describe one connection, or that the gateway itself answers for.
 _DROPPED_REQUEST_HEADERS = frozenset(
-    {"host", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization", "authorization",
-     "x-api-key", "cookie", IDENTITY_HEADER.lower(), "content-length", "transfer-encoding", "traceparent",
-     "x-request-id", "origin"}
+    {b"host", b"connection", b"keep-alive", b"te", b"trailer", b"upgrade", b"proxy-authorization", b"authorization",
+     b"x-api-key", b"cookie", IDENTITY_HEADER.lower().encode(), b"content-length", b"transfer-encoding", b"traceparent",
+     b"x-request-id", b"origin"}
 )
 _DROPPED_RESPONSE_HEADERS = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date", "x-request-id"}
+    {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"server", b"date", b"x-request-id"}
 )
 _UPSTREAM_FAILURE_STATUSES = frozenset({502, 503, 504})
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# A forwarded path goes on as the caller encoded it (the service decodes it as the gateway did);
+# only what a request line may not hold is escaped.
+_PATH_SAFE = "/:@!$&'()*+,;=~%"
+_QUERY_SAFE = "/:@!$&'()*+,;=~%?"
+# Ids in a view's paths come from the caller: encode what a URL may not hold (control characters, spaces).
+_FETCH_PATH_SAFE = "/:@!$&'()*+,;=~"
 IDENTITY_TTL_S = 60
 
 
@@ -62,7 +76,10 @@ class UpstreamError(Exception):
 
 def child_traceparent(request: Request) -> str:
     """W3C traceparent for the upstream call: the caller's trace id, a new span of the gateway."""
-    incoming = request.headers.get("traceparent", "")
+    return _child_of(request.headers.get("traceparent", ""))
+
+
+def _child_of(incoming: str) -> str:
     parts = incoming.split("-")
     trace_id = parts[1] if len(parts) == 4 and len(parts[1]) == 32 else os.urandom(16).hex()
     flags = parts[3] if len(parts) == 4 and len(parts[3]) == 2 else "01"
@@ -74,15 +91,65 @@ def request_id_of(request: Request) -> str:
     return structlog.contextvars.get_contextvars().get("request_id") or request.headers.get("x-request-id", "")
 
 
+def _query_value(value: Any) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
+def encode_query(params: dict[str, Any] | None) -> str:
+    """A query string from parameters; a list value repeats its name (`status=a&status=b`)."""
+    if not params:
+        return ""
+    pairs = []
+    for name, value in params.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            pairs.append(f"{quote(name, safe='')}={quote(_query_value(item), safe='')}")
+    return "&".join(pairs)
+
+
+@dataclass(slots=True)
+class UpstreamAnswer:
+    """A service's answer before its body is read."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]  # names in lower case
+    read: Callable[[], Awaitable[bytes]]
+    chunks: Callable[[], AsyncIterator[bytes]]
+    close: Callable[[], Awaitable[None]]
+
+    def header(self, name: bytes) -> bytes | None:
+        """The first value of a header (`name` in lower case)."""
+        return next((v for k, v in self.headers if k == name), None)
+
+
+def _relayed(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
+    """A whole answer passed on: the service's headers as they came (repeated ones kept), our own length."""
+    response = Response(body, status_code=status)
+    if status < 200 or status in (204, 304):
+        response.raw_headers = headers
+    else:
+        response.raw_headers = [*headers, (b"content-length", str(len(body)).encode())]
+    return response
+
+
 class Upstreams:
-    """One pooled HTTP client and one circuit breaker per domain service."""
+    """One pooled connection set and one circuit breaker per domain service."""
 
     def __init__(self, settings: GatewaySettings, transports: dict[str, httpx.AsyncBaseTransport] | None = None) -> None:
         self.settings = settings
-        limits = httpx.Limits(max_connections=settings.upstream_pool_size, max_keepalive_connections=settings.upstream_pool_size)
         timeout = httpx.Timeout(settings.upstream_timeout_s, connect=min(settings.upstream_connect_timeout_s, settings.upstream_timeout_s))
+        injected = transports or {}
+        # The domains without an injected transport talk to their service over the network.
+        self.sessions: dict[str, aiohttp.ClientSession] = {
+            domain: aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size), trust_env=False, auto_decompress=False
+            )
+            for domain in settings.upstreams()
+            if injected.get(domain) is None
+        }
         self.transports: dict[str, httpx.AsyncBaseTransport] = {
-            domain: (transports or {}).get(domain) or AiohttpTransport(limits=limits, trust_env=False)
+            domain: injected.get(domain) or AiohttpTransport(client=self.sessions[domain], trust_env=False)
             for domain in settings.upstreams()
         }
         self.clients = {
@@ -91,6 +158,9 @@ class Upstreams:
         }
         self._bases = {domain: url.rstrip("/") for domain, url in settings.upstreams().items()}
         self._timeout = timeout.as_dict()
+        self._native_timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read
+        )
         self.breakers = {
             domain: CircuitBreaker(domain, failure_threshold=settings.breaker_failure_threshold, reset_after_s=settings.breaker_reset_s)
             for domain in self.clients
@@ -100,23 +170,23 @@ class Upstreams:
         self._tokens: dict[str, tuple[Identity, str, float]] = {}
 
     def client(self, domain: str) -> httpx.AsyncClient:
-        """The client for a domain's service (404 for an unknown domain)."""
+        """The httpx client for a domain's service, for occasional calls (404 for an unknown domain)."""
         try:
             return self.clients[domain]
         except KeyError:
             raise Problem(404, "not_found", f"no service for {domain}") from None
 
-    def identity_headers(self, identity: Identity) -> dict[str, str]:
-        """The signed identity header for a call on behalf of `identity`."""
+    def identity_token(self, identity: Identity) -> str:
+        """The signed identity token for a call on behalf of `identity`."""
         now = time.monotonic()
         cached = self._tokens.get(identity.subject)
-        if cached is not None and cached[0] == identity and now - cached[2] < IDENTITY_TTL_S / 2:
-            return {IDENTITY_HEADER: cached[1]}
+        if cached is not None and (cached[0] is identity or cached[0] == identity) and now - cached[2] < IDENTITY_TTL_S / 2:
+            return cached[1]
         token = issue_identity_token(identity, self._secret, ttl_seconds=IDENTITY_TTL_S)
         if len(self._tokens) > 10_000:
             self._tokens.clear()
         self._tokens[identity.subject] = (identity, token, now)
-        return {IDENTITY_HEADER: token}
+        return token
 
     def _unavailable(self, domain: str) -> Problem:
         return Problem(
@@ -125,6 +195,44 @@ class Upstreams:
             f"{domain} service unavailable",
             headers={"Retry-After": str(self.breakers[domain].retry_after())},
         )
+
+    async def _send(self, domain: str, method: str, url: str, headers: list[tuple[str, str]], content: Any) -> UpstreamAnswer:
+        """One exchange with a service; UpstreamUnavailable when it cannot be had (the breaker is the caller's)."""
+        session = self.sessions.get(domain)
+        if session is not None:
+            try:
+                response = await session.request(
+                    method, yarl.URL(url, encoded=True), headers=headers, data=content, allow_redirects=False,
+                    timeout=self._native_timeout,
+                )
+            except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
+                raise UpstreamUnavailable(domain, "timed out") from exc
+            except aiohttp.ClientError as exc:
+                raise UpstreamUnavailable(domain, "unreachable") from exc
+
+            async def close() -> None:
+                response.release()
+
+            answered = [(k.lower(), v) for k, v in response.raw_headers]
+            return UpstreamAnswer(response.status, answered, response.read, response.content.iter_any, close)
+        request = httpx.Request(method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
+        try:
+            answer = await self.transports[domain].handle_async_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise UpstreamUnavailable(domain, "unreachable") from exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable(domain, "timed out") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(domain, "unreachable") from exc
+
+        async def read() -> bytes:
+            try:
+                return b"".join([chunk async for chunk in answer.aiter_raw()])
+            finally:
+                await answer.aclose()
+
+        relayed = [(k.lower(), v) for k, v in answer.headers.raw]
+        return UpstreamAnswer(answer.status_code, relayed, read, answer.aiter_raw, answer.aclose)
 
     async def forward(
         self,
@@ -136,49 +244,55 @@ class Upstreams:
         body: bytes | None = None,
     ) -> Response:
         """Send the request on to the domain's service and relay its answer (streamed when large)."""
-        self.client(domain)  # 404 for an unknown domain
+        base = self._bases.get(domain)
+        if base is None:
+            raise Problem(404, "not_found", f"no service for {domain}")
         breaker = self.breakers[domain]
         if not breaker.allow():
             raise self._unavailable(domain)
-        headers = [(k, v) for k, v in request.headers.items() if k not in _DROPPED_REQUEST_HEADERS]
+        scope = request.scope
+        headers: list[tuple[str, str]] = []
+        traceparent = ""
+        for name, value in scope["headers"]:
+            if name not in _DROPPED_REQUEST_HEADERS:
+                headers.append((name.decode("latin-1"), value.decode("latin-1")))
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1")
         headers.append(("x-request-id", request_id_of(request)))
-        headers.append(("traceparent", child_traceparent(request)))
+        headers.append(("traceparent", _child_of(traceparent)))
         if identity is not None:
-            headers.extend(self.identity_headers(identity).items())
-        query = request.url.query if query is None else query
+            headers.append((IDENTITY_HEADER, self.identity_token(identity)))
+        if query is None:
+            query = scope["query_string"].decode("latin-1")
+        method = scope["method"]
         if body is not None:
             content: Any = body
-        elif request.method in _BODYLESS_METHODS:
+        elif method in _BODYLESS_METHODS:
             content = None
         else:
             content = request.stream()
-        url = f"{self._bases[domain]}{request.url.path}" + (f"?{query}" if query else "")
-        upstream_request = httpx.Request(request.method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        url = f"{base}{quote(path, safe=_PATH_SAFE)}" + (f"?{quote(query, safe=_QUERY_SAFE)}" if query else "")
         try:
-            # Straight to the pooled transport: no cookie jar shared between callers, no redirects,
-            # nothing the hot path does not need.
-            response = await self.transports[domain].handle_async_request(upstream_request)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            answer = await self._send(domain, method, url, headers, content)
+        except UpstreamUnavailable as exc:
             breaker.record_failure()
-            log.warning("upstream.failed", domain=domain, error=repr(exc))
+            log.warning("upstream.failed", domain=domain, error=repr(exc.__cause__))
             raise self._unavailable(domain) from exc
-        if response.status_code in _UPSTREAM_FAILURE_STATUSES:
+        if answer.status in _UPSTREAM_FAILURE_STATUSES:
             breaker.record_failure()
         else:
             breaker.record_success()
-        headers = {k: v for k, v in response.headers.items() if k.lower() not in _DROPPED_RESPONSE_HEADERS}
-        declared = response.headers.get("content-length")
+        relayed = [(k, v) for k, v in answer.headers if k not in _DROPPED_RESPONSE_HEADERS]
+        declared = answer.header(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) <= self.settings.upstream_buffer_bytes:
             # Most answers are small: pass the bytes on whole (unparsed), which skips the
             # per-response task that streaming needs.
-            try:
-                content = b"".join([chunk async for chunk in response.aiter_raw()])
-            finally:
-                await response.aclose()
-            return Response(content, status_code=response.status_code, headers=headers)
-        return StreamingResponse(
-            response.aiter_raw(), status_code=response.status_code, headers=headers, background=BackgroundTask(response.aclose)
-        )
+            return _relayed(answer.status, relayed, await answer.read())
+        streamed = StreamingResponse(answer.chunks(), status_code=answer.status, background=BackgroundTask(answer.close))
+        streamed.raw_headers = relayed
+        return streamed
 
     async def get_json(
         self,
@@ -191,46 +305,50 @@ class Upstreams:
         request: Request | None = None,
     ) -> Any:
         """GET a service's JSON answer; raise UpstreamUnavailable or UpstreamError on failure."""
-        client = self.client(domain)
+        base = self._bases.get(domain)
+        if base is None:
+            raise Problem(404, "not_found", f"no service for {domain}")
         breaker = self.breakers[domain]
         if not breaker.allow():
             raise UpstreamUnavailable(domain, "circuit open")
-        headers = self.identity_headers(identity) if identity is not None else {}
+        headers = [(IDENTITY_HEADER, self.identity_token(identity))] if identity is not None else []
         if request is not None:
-            headers["x-request-id"] = request_id_of(request)
-            headers["traceparent"] = child_traceparent(request)
-        limit = timeout or self.settings.view_timeout_s
+            headers.append(("x-request-id", request_id_of(request)))
+            headers.append(("traceparent", child_traceparent(request)))
+        query = encode_query(params)
+        url = f"{base}{quote(path, safe=_FETCH_PATH_SAFE)}" + (f"?{query}" if query else "")
         try:
-            # The deadline covers the whole call, whatever the transport does with httpx's timeouts.
-            async with asyncio.timeout(limit):
-                # Ids come from the caller's path: encode what a URL may not hold (control characters, spaces).
-                response = await client.get(quote(path, safe="/:@!$&'()*+,;=~"), params=params, headers=headers, timeout=limit)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            # The aiohttp transport reports a refused connection as a connect timeout.
+            # The deadline covers the whole call, body included, whatever the transport does with its own timeouts.
+            async with asyncio.timeout(timeout or self.settings.view_timeout_s):
+                answer = await self._send(domain, "GET", url, headers, None)
+                body = await answer.read()
+        except UpstreamUnavailable:
             breaker.record_failure()
-            raise UpstreamUnavailable(domain, "unreachable") from exc
-        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise
+        except TimeoutError as exc:
             breaker.record_failure()
             raise UpstreamUnavailable(domain, "timed out") from exc
         except asyncio.CancelledError:
             breaker.record_failure()
             raise
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientError, httpx.TransportError) as exc:  # the connection broke while the body came
             breaker.record_failure()
             raise UpstreamUnavailable(domain, "unreachable") from exc
-        if response.status_code in _UPSTREAM_FAILURE_STATUSES:
+        if answer.status in _UPSTREAM_FAILURE_STATUSES:
             breaker.record_failure()
-            raise UpstreamUnavailable(domain, f"answered {response.status_code}")
+            raise UpstreamUnavailable(domain, f"answered {answer.status}")
         breaker.record_success()
-        if response.status_code >= 400:
+        if answer.status >= 400:
             try:
-                body = response.json()
+                problem = json.loads(body)
             except ValueError:
-                body = response.text
-            raise UpstreamError(domain, response.status_code, body)
-        return response.json()
+                problem = body.decode("utf-8", "replace")
+            raise UpstreamError(domain, answer.status, problem)
+        return json.loads(body)
 
     async def close(self) -> None:
         """Close every pooled connection."""
         for client in self.clients.values():
-            await client.aclose()  # closes its transport too
+            await client.aclose()  # closes its transport, and the session under it
+        for session in self.sessions.values():
+            await session.close()
