@@ -19,7 +19,8 @@ from gateway.composed.views import router as composed_router
 from gateway.notices.views import router as notices_router
 from gateway.openapi import MergedOpenApi, openapi_router
 from gateway.proxy import Upstreams
-from gateway.routes import router as forward_router
+from gateway.routes import add_forward_routes
+from gateway.routes import router as open311_router
 from gateway.settings import GatewaySettings
 from gateway.tracing import TraceContextMiddleware
 from shared.database import Database
@@ -128,11 +129,12 @@ def create_app(
         return check
 
     checks = {"database": database_ready, **{f"{d}-svc": upstream_ready(d) for d in settings.upstreams()}}
+    add_forward_routes(app)
     app.include_router(health_router(metrics, checks))
     app.include_router(openapi_router(TITLE))
     app.include_router(auth_router)
     app.include_router(api_keys_router)
     app.include_router(composed_router)
     app.include_router(notices_router)
-    app.include_router(forward_router)
+    app.include_router(open311_router)
     return app

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
-from gateway.callers import CallerIdentity, OptionalCaller, resolve_caller
+from gateway.callers import OptionalCaller, caller_of, resolve_caller
 from shared.identity import Identity, Role
 from shared.problems import Problem
 
@@ -35,18 +36,33 @@ def require_key_rights(identity: Identity, domain: str, method: str) -> None:
         raise Problem(403, "forbidden", f"read-only access to {domain}")
 
 
-def _forwarder(domain: str):  # noqa: ANN202 - an endpoint
-    async def forward(path: str, request: Request, identity: CallerIdentity) -> Response:
-        require_key_rights(identity, domain, request.method)
-        return await request.app.state.runtime.upstreams.forward(request, domain, identity)
+class Forwarder:
+    """The ASGI endpoint of one domain's paths: forwarded with the caller's verified identity.
 
-    forward.__name__ = f"forward_{domain}"
-    forward.__doc__ = f"Forwarded to the {domain} service with the caller's verified identity."
-    return forward
+    Most of the gateway's traffic comes this way, so it skips FastAPI's endpoint machinery (dependency
+    solving, parameter parsing: a sixth of the gateway's CPU per forward when profiled). What the
+    dependencies did happens here in the same order: the credentials, the rate limit, the key's rights.
+    A Problem raised here reaches the app's problem handlers like any endpoint's.
+    """
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        identity = (await caller_of(request)).identity
+        require_key_rights(identity, self.domain, scope["method"])
+        response = await scope["app"].state.runtime.upstreams.forward(request, self.domain, identity)
+        await response(scope, receive, send)
 
 
-for _domain in DOMAINS:
-    router.add_api_route(f"/api/v1/{_domain}/{{path:path}}", _forwarder(_domain), methods=METHODS, include_in_schema=False)
+def add_forward_routes(app: FastAPI) -> None:
+    """Route `/api/v1/<domain>/…` of every domain to its service (put first: the busiest routes)."""
+    for domain in DOMAINS:
+        app.router.add_route(f"/api/v1/{domain}/{{path:path}}", Forwarder(domain), methods=METHODS, name=f"forward_{domain}",
+                             include_in_schema=False)
+        # Starlette adds HEAD beside GET; the services answer no HEAD, so neither does the gateway.
+        app.router.routes[-1].methods = set(METHODS)
 
 
 @router.api_route("/open311/v2/{path:path}", methods=["GET", "POST"], include_in_schema=False, response_model=None)
