@@ -63,16 +63,24 @@ def page_of(item: type[T], rows: Sequence[Any], total: int, params: PageParams) 
     )
 
 
+def count_of(statement: Select) -> Select:
+    """The statement counting the rows of `statement`."""
+    if statement._group_by_clauses or statement._distinct:
+        return select(func.count()).select_from(statement.order_by(None).subquery())
+    # Only FROM and WHERE matter to a count: left joins that add columns then drop out of its plan.
+    return statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+
+
 async def paginate(session: AsyncSession, statement: Select, params: PageParams) -> tuple[list, int]:
     """Run `statement` (already ordered) for one page; return its rows and the total count."""
-    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = await session.scalar(count_of(statement))
     rows = (await session.execute(statement.limit(params.per_page).offset(params.offset))).scalars().all()
     return list(rows), int(total or 0)
 
 
 async def paginate_rows(session: AsyncSession, statement: Select, params: PageParams) -> tuple[list[Row], int]:
     """Like `paginate` for a statement of several columns or entities (a record with joined names): whole rows."""
-    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = await session.scalar(count_of(statement))
     rows = (await session.execute(statement.limit(params.per_page).offset(params.offset))).all()
     return list(rows), int(total or 0)
 
@@ -91,8 +99,8 @@ class PagedQuery:
     @classmethod
     def of(cls, statement: Select) -> PagedQuery:
         """Page `statement` (already ordered, with named `bindparam`s for its filters)."""
-        count = select(func.count()).select_from(statement.order_by(None).subquery())
-        total = count.scalar_subquery().label("total")
+        count = count_of(statement)
+        total = count.correlate(None).scalar_subquery().label("total")  # its own FROM, never the outer rows
         return cls(rows=statement.add_columns(total).limit(bindparam("limit")).offset(bindparam("offset")), count=count)
 
     async def fetch(self, db: Database, page: PageParams, params: Mapping[str, Any]) -> tuple[Sequence[Row], int]:
