@@ -28,7 +28,6 @@ from dispatch_svc.orders.models import (
     OrderPublic,
     OrderTransition,
     ReasonBody,
-    TransitionPublic,
 )
 from dispatch_svc.orders.overdue import SweepResult
 from dispatch_svc.orders.routing import Routing
@@ -43,17 +42,17 @@ from shared.service import DatabaseDep
 router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
 
 
-def public(order: Order | Row, identity: Identity, *, in_list: bool) -> OrderPublic:
-    """The API shape of an order (a loaded record or a row of its columns), the phone masked as this caller must see it."""
+def fields(order: Order | Row, identity: Identity, *, in_list: bool) -> dict:
+    """An order's API fields (a loaded record or a row of its columns), the phone masked as this caller must see it."""
     data = order._asdict() if isinstance(order, Row) else order.model_dump()
     data["contact_phone"] = phone_for(identity, order.contact_phone, in_list=in_list)
     data["allowed_actions"] = allowed_actions(order.status)
-    return OrderPublic.model_validate(data)
+    return data
 
 
-def listed(row: Row, identity: Identity) -> dict:
-    """The fields of an order row as a list shows them (phone masked), for `page_of`."""
-    return {**row._mapping, "contact_phone": phone_for(identity, row.contact_phone, in_list=True), "allowed_actions": allowed_actions(row.status)}
+def public(order: Order | Row, identity: Identity, *, in_list: bool) -> OrderPublic:
+    """The API shape of an order (see `fields`)."""
+    return OrderPublic.model_validate(fields(order, identity, in_list=in_list))
 
 
 async def detail(session: AsyncSession, order: Order, identity: Identity) -> OrderDetail:
@@ -62,11 +61,8 @@ async def detail(session: AsyncSession, order: Order, identity: Identity) -> Ord
 
 
 def to_detail(order: Order | Row, history: Sequence[OrderTransition | Row], identity: Identity) -> OrderDetail:
-    """The API shape of an order with its history."""
-    return OrderDetail(
-        **public(order, identity, in_list=False).model_dump(),
-        transitions=[TransitionPublic.model_validate(t, from_attributes=True) for t in history],
-    )
+    """The API shape of an order with its history, validated in one pass."""
+    return OrderDetail.model_validate({**fields(order, identity, in_list=False), "transitions": history}, from_attributes=True)
 
 
 @router.post("", status_code=201, response_model=OrderDetail, summary="Place an order (点单)")
@@ -117,7 +113,7 @@ async def list_orders(
         submitted_from=start, submitted_to=end, plan_id=plan_id, q=q,
     )
     rows, total = await fetch_page(db, statement, page)
-    return page_of(OrderPublic, [listed(row, identity) for row in rows], total, page)
+    return page_of(OrderPublic, [fields(row, identity, in_list=True) for row in rows], total, page)
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="Read an order with its history")
