@@ -62,6 +62,11 @@ async def test_a_forwarded_read_carries_the_callers_identity_and_request_id(worl
     assert outside.json()["code"] == "not_found"
     anonymous = await client.get(f"/api/v1/grid/units/{village['id']}")
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated"
+    assert (await client.head(f"/api/v1/grid/units/{village['id']}", headers=headers)).status_code == 405
+    # The request metrics name the forwarded route, not "unmatched".
+    metrics = (await client.get("/metrics")).text
+    assert 'method="GET",route="/api/v1/grid/{path:path}",service="gateway",status="200"' in metrics
+    assert 'method="GET",route="/api/v1/grid/{path:path}",service="gateway",status="401"' in metrics
 
 
 async def test_a_forwarded_write_sends_its_body_and_relays_the_created_record(world):
@@ -116,3 +121,15 @@ async def test_a_service_that_is_not_listening_answers_503_and_degrades_views(wo
     assert [(d["section"], d["service"], d["reason"]) for d in overview.json()["degraded"]] == [
         ("cases_in_progress", "legal", "unreachable")]
     assert overview.json()["unit"]["name"] == "青龙村"
+
+
+async def test_a_connection_the_service_closed_while_idle_is_not_reused(world):
+    client, headers = world["client"], world["admin"]
+    path = f"/api/v1/grid/units/{world['village']['id']}"
+    assert (await client.get(path, headers=headers)).status_code == 200
+    # Past uvicorn's keep-alive (5 s), the service has closed the pooled connection.
+    await asyncio.sleep(5.5)
+    for _ in range(3):
+        again = await client.get(path, headers=headers)
+        assert again.status_code == 200, again.text
+

@@ -53,6 +53,7 @@ _QUERY_SAFE = "/:@!$&'()*+,;=~%?"
 # Ids in a view's paths come from the caller: encode what a URL may not hold (control characters, spaces).
 _FETCH_PATH_SAFE = "/:@!$&'()*+,;=~"
 IDENTITY_TTL_S = 60
+UPSTREAM_KEEPALIVE_S = 4.0
 
 
 class UpstreamUnavailable(Exception):
@@ -140,10 +141,12 @@ class Upstreams:
         self.settings = settings
         timeout = httpx.Timeout(settings.upstream_timeout_s, connect=min(settings.upstream_connect_timeout_s, settings.upstream_timeout_s))
         injected = transports or {}
-        # The domains without an injected transport talk to their service over the network.
+        # The domains without an injected transport talk to their service over the network. An idle
+        # connection is dropped before uvicorn's 5 s keep-alive ends, so none is reused as the service closes it.
         self.sessions: dict[str, aiohttp.ClientSession] = {
             domain: aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size), trust_env=False, auto_decompress=False
+                connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size, keepalive_timeout=UPSTREAM_KEEPALIVE_S),
+                trust_env=False, auto_decompress=False,
             )
             for domain in settings.upstreams()
             if injected.get(domain) is None
