@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy import MetaData
 
+from shared.database import Database
 from shared.identity import IDENTITY_HEADER, Identity, Role, issue_identity_token
 from shared.migrations import upgrade_async
 from shared.settings import DEV_IDENTITY_SECRET
@@ -76,6 +78,20 @@ class Databases:
         if self.backend == "postgresql":
             for url in self._made:
                 await drop_postgres_database(url)
+
+
+@asynccontextmanager
+async def database_with(metadata: MetaData, backend: str, tmp: Path, name: str) -> AsyncIterator[Database]:
+    """A fresh database on `backend` holding `metadata`'s tables; disposed of and dropped afterwards."""
+    databases = Databases(backend, tmp)
+    db = Database(await databases.fresh(name))
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        yield db
+    finally:
+        await db.dispose()
+        await databases.drop_all()
 
 
 @dataclass

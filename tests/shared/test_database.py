@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from harness import Databases, eventually
+from harness import Databases, database_with, eventually
 from shared.database import Database
 
 METADATA = sa.MetaData()
@@ -21,13 +21,8 @@ sa.orm.registry().map_imperatively(Note, NOTES)
 
 @pytest.fixture
 async def database(backend, tmp_path):
-    databases = Databases(backend, tmp_path)
-    db = Database(await databases.fresh("db"))
-    async with db.engine.begin() as conn:
-        await conn.run_sync(METADATA.create_all)
-    yield db
-    await db.dispose()
-    await databases.drop_all()
+    async with database_with(METADATA, backend, tmp_path, "db") as db:
+        yield db
 
 
 async def test_a_read_session_reads_committed_rows_and_refuses_to_write(database: Database):

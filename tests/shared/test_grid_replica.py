@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import MetaData, func, select
 
-from harness import Databases
+from harness import database_with
 from shared.database import Database
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.grid_replica import GridReplica, grid_units_table
@@ -24,13 +24,8 @@ UNITS = REPLICA.table
 
 @pytest.fixture(scope="module")
 async def database(backend, tmp_path_factory):
-    databases = Databases(backend, tmp_path_factory.mktemp("replica"))
-    db = Database(await databases.fresh("grid_replica"))
-    async with db.engine.begin() as conn:
-        await conn.run_sync(METADATA.create_all)
-    yield db
-    await db.dispose()
-    await databases.drop_all()
+    async with database_with(METADATA, backend, tmp_path_factory.mktemp("replica"), "grid_replica") as db:
+        yield db
 
 
 def created(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from harness import Databases
+from harness import database_with
 from shared.database import Database
 from shared.pagination import PagedQuery, PageParams, fetch_page
 
@@ -16,15 +16,11 @@ TAGS = sa.Table("tags", METADATA, sa.Column("place_id", sa.Integer, primary_key=
 
 @pytest.fixture
 async def database(backend, tmp_path):
-    databases = Databases(backend, tmp_path)
-    db = Database(await databases.fresh("pages"))
-    async with db.engine.begin() as conn:
-        await conn.run_sync(METADATA.create_all)
-        await conn.execute(PLACES.insert(), [{"id": i, "path": "/a/" if i <= 7 else "/b/"} for i in range(1, 11)])
-        await conn.execute(TAGS.insert(), [{"place_id": i, "tag": f"t{i}"} for i in range(1, 4)])
-    yield db
-    await db.dispose()
-    await databases.drop_all()
+    async with database_with(METADATA, backend, tmp_path, "pages") as db:
+        async with db.engine.begin() as conn:
+            await conn.execute(PLACES.insert(), [{"id": i, "path": "/a/" if i <= 7 else "/b/"} for i in range(1, 11)])
+            await conn.execute(TAGS.insert(), [{"place_id": i, "tag": f"t{i}"} for i in range(1, 4)])
+        yield db
 
 
 def _ids(rows) -> list[int]:
