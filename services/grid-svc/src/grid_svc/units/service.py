@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shapely.geometry import shape
 from shapely.validation import explain_validity
-from sqlalchemy import CompoundSelect, Date, Row, Select, bindparam, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Date,
+    Insert,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
@@ -96,23 +112,118 @@ def _geometry(boundary: dict[str, Any] | None) -> dict[str, float | None]:
     return dict(centroid_lng=centroid.x, centroid_lat=centroid.y, min_lng=min_lng, min_lat=min_lat, max_lng=max_lng, max_lat=max_lat)
 
 
+_units = Unit.__table__
+_siblings = _units.alias("siblings")
+
+# Hot-path statements are built once with named parameters, on the tables (not the ORM classes): SQLAlchemy finds
+# them compiled in its cache, and the session runs them as plain Core, without the ORM's per-statement work.
+PARENT_OF_NEW_UNIT = select(
+    _units.c.id,
+    _units.c.level,
+    _units.c.path,
+    _units.c.full_code,
+    _units.c.retired_at,
+    caller_scope_path(_units.c.id, _units.c.path),
+    exists().where(_siblings.c.parent_id == _units.c.id, _siblings.c.code == bindparam("code")).label("code_taken"),
+).where(_units.c.id == bindparam("unit_id"))
+"""A new unit's parent (bind `unit_id`), the caller's scope path and whether a child already has `code`."""
+
+_code = _units.c.code == bindparam("code")
+SIBLING_WITH_CODE = select(_units.c.id).where(_units.c.parent_id == bindparam("parent_id"), _code).limit(1)
+ROOT_WITH_CODE = select(_units.c.id).where(_units.c.parent_id.is_(None), _code).limit(1)
+_placements = UnitPlacement.__table__
+_party_orgs = PartyOrg.__table__
+INSERT_UNITS = insert(_units)
+INSERT_PLACEMENTS = insert(_placements)
+INSERT_PARTY_ORGS = insert(_party_orgs)
+
+
+def _named_values(table: Table, prefix: str) -> dict[str, BindParameter]:
+    """Every column of `table` bound to a parameter named `prefix` + column (a placement's id is the database's)."""
+    return {c.name: bindparam(f"{prefix}{c.name}") for c in table.c if c is not _placements.c.id}
+
+
+def _unit_with_followers(party_org: bool) -> Insert:
+    """One unit with its placement (and party organisation) in one PostgreSQL statement: the rows of a
+    data-modifying WITH are checked against their foreign keys at the statement's end, once all exist."""
+    unit = insert(_units).values(_named_values(_units, "unit_")).cte("new_unit")
+    placement = insert(_placements).values(_named_values(_placements, "placement_"))
+    if not party_org:
+        return placement.add_cte(unit)
+    return insert(_party_orgs).values(_named_values(_party_orgs, "org_")).add_cte(unit, placement.cte("new_placement"))
+
+
+UNIT_WITH_FOLLOWERS = {party_org: _unit_with_followers(party_org) for party_org in (False, True)}
+
+
 async def _sibling_code_taken(session: AsyncSession, parent_id: str | None, code: str) -> bool:
-    same_parent = Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id
-    return (await session.scalar(select(Unit.id).where(same_parent, Unit.code == code))) is not None
+    if parent_id is None:
+        return (await session.scalar(ROOT_WITH_CODE, {"code": code})) is not None
+    return (await session.scalar(SIBLING_WITH_CODE, {"parent_id": parent_id, "code": code})) is not None
 
 
-async def create_unit(session: AsyncSession, *, identity: Identity, data: UnitCreate) -> Unit:
-    """Add a unit under its parent (a county at the root); emit UnitCreated."""
+class _Parent(NamedTuple):
+    """What a new unit needs of its parent: a row of `PARENT_OF_NEW_UNIT`, or a unit made earlier in a batch."""
+
+    id: str
+    level: Level
+    path: str
+    full_code: str
+    retired_at: datetime | None
+    code_taken: bool
+
+
+async def _parent_of_new_unit(session: AsyncSession, identity: Identity, parent_id: str, code: str) -> _Parent:
+    """The parent `parent_id` if it lies in the caller's scope (else 404), with whether `code` is taken under it."""
+    params = {"unit_id": parent_id, "scope_unit_id": identity.scope_unit_id, "code": code}
+    row = (await session.execute(PARENT_OF_NEW_UNIT, params)).first()
+    if row is None or not path_in_scope(row.path, identity, row.scope_path):
+        raise not_found("unit")
+    return _Parent(row.id, row.level, row.path, row.full_code, row.retired_at, bool(row.code_taken))
+
+
+class _NewRows:
+    """Rows of new units and of what follows them (placements, party organisations), inserted together."""
+
+    def __init__(self) -> None:
+        self.units: list[dict[str, Any]] = []
+        self.placements: list[dict[str, Any]] = []
+        self.party_orgs: list[dict[str, Any]] = []
+
+    async def insert(self, session: AsyncSession) -> None:
+        """Insert the rows: one unit in one statement on PostgreSQL (one round trip, not three); otherwise one
+        INSERT per table (units first: the others point at them), each row list sent in one execution."""
+        if len(self.units) == 1 and session.bind.dialect.name == "postgresql":
+            params = {f"unit_{name}": value for name, value in self.units[0].items()}
+            params.update({f"placement_{name}": value for name, value in self.placements[0].items()})
+            if self.party_orgs:
+                params.update({f"org_{name}": value for name, value in self.party_orgs[0].items()})
+            await session.execute(UNIT_WITH_FOLLOWERS[bool(self.party_orgs)], params)
+            return
+        tables = ((INSERT_UNITS, self.units), (INSERT_PLACEMENTS, self.placements), (INSERT_PARTY_ORGS, self.party_orgs))
+        for statement, rows in tables:
+            if rows:
+                await session.execute(statement, rows)
+
+
+async def create_unit(session: AsyncSession, *, identity: Identity, data: UnitCreate) -> dict[str, Any]:
+    """Add a unit under its parent (a county at the root); emit UnitCreated. Returns the stored unit's columns."""
     require_grid_admin(identity)
-    parent = None if data.parent_id is None else await get_unit(session, identity=identity, unit_id=data.parent_id)
-    return await _add_unit(session, identity=identity, data=data, parent=parent)
+    parent = None if data.parent_id is None else await _parent_of_new_unit(session, identity, data.parent_id, data.code)
+    rows = _NewRows()
+    unit = await _add_unit(session, identity=identity, data=data, parent=parent, rows=rows)
+    await rows.insert(session)
+    return unit
 
 
-async def create_units(session: AsyncSession, *, identity: Identity, items: list[UnitBatchItem]) -> list[Unit]:
-    """Add many units in order, each validated as `create_unit` does; parents may be earlier items."""
+async def create_units(session: AsyncSession, *, identity: Identity, items: list[UnitBatchItem]) -> list[dict[str, Any]]:
+    """Add many units in order, each validated as `create_unit` does; parents may be earlier items.
+
+    Returns the stored units' columns; the rows are inserted once every item has passed.
+    """
     require_grid_admin(identity)
-    by_ref: dict[str, Unit] = {}
-    created: list[Unit] = []
+    by_ref: dict[str, _Parent] = {}
+    created: list[dict[str, Any]] = []
     batch = _Batch()
     for index, item in enumerate(items):
         if item.parent_ref is not None and item.parent_id is not None:
@@ -123,10 +234,10 @@ async def create_units(session: AsyncSession, *, identity: Identity, items: list
                 raise unprocessable(f"no earlier item has ref {item.parent_ref}", loc=["body", "units", index, "parent_ref"])
             data = UnitCreate.model_validate({**item.model_dump(exclude={"ref", "parent_ref"}), "parent_id": parent.id})
         else:
-            parent = None if item.parent_id is None else await get_unit(session, identity=identity, unit_id=item.parent_id)
+            parent = None if item.parent_id is None else await _parent_of_new_unit(session, identity, item.parent_id, item.code)
             data = UnitCreate.model_validate(item.model_dump(exclude={"ref", "parent_ref"}))
         try:
-            unit = await _add_unit(session, identity=identity, data=data, parent=parent, batch=batch)
+            unit = await _add_unit(session, identity=identity, data=data, parent=parent, rows=batch.rows, batch=batch)
         except Problem as problem:
             # Say which item failed: the batch is all or nothing.
             problem.detail = f"units[{index}]: {problem.detail}"
@@ -137,25 +248,31 @@ async def create_units(session: AsyncSession, *, identity: Identity, items: list
         if item.ref is not None:
             if item.ref in by_ref:
                 raise unprocessable(f"ref {item.ref} is used twice", loc=["body", "units", index, "ref"])
-            by_ref[item.ref] = unit
+            # A parent made in this batch has no children in the database.
+            by_ref[item.ref] = _Parent(unit["id"], unit["level"], unit["path"], unit["full_code"], None, code_taken=False)
         created.append(unit)
-    await session.flush()
-    session.add_all(batch.followers)
+    await batch.rows.insert(session)
     return created
 
 
 class _Batch:
-    """What a batch knows without asking the database: units it made, and rows to add after them."""
+    """What a batch knows without asking the database: codes it used under each parent, and the rows to insert."""
 
     def __init__(self) -> None:
-        self.new_ids: set[str] = set()
         self.codes: set[tuple[str | None, str]] = set()
-        self.followers: list = []
+        self.rows = _NewRows()
 
 
 async def _add_unit(
-    session: AsyncSession, *, identity: Identity, data: UnitCreate, parent: Unit | None, batch: _Batch | None = None
-) -> Unit:
+    session: AsyncSession,
+    *,
+    identity: Identity,
+    data: UnitCreate,
+    parent: _Parent | None,
+    rows: _NewRows,
+    batch: _Batch | None = None,
+) -> dict[str, Any]:
+    """Validate a new unit under `parent` and queue its rows in `rows` (and its event); its columns."""
     if parent is None:
         if data.level != Level.COUNTY:
             raise unprocessable("only a county may be created without a parent", loc=["body", "parent_id"])
@@ -174,57 +291,53 @@ async def _add_unit(
     parent_id = parent.id if parent else None
     if batch is not None and (parent_id, data.code) in batch.codes:
         taken = True
-    elif batch is not None and parent_id in batch.new_ids:
-        taken = False  # a parent made in this batch has no children in the database
+    elif parent is None:
+        taken = await _sibling_code_taken(session, None, data.code)
     else:
-        taken = await _sibling_code_taken(session, parent_id, data.code)
+        taken = parent.code_taken
     if taken:
         raise conflict(f"code {data.code} is already used under this parent", code="duplicate_code")
     geometry = _geometry(data.boundary)
     now = datetime.now(UTC)
     unit_id = new_id()
-    unit = Unit(
+    path = child_path(parent.path if parent else None, unit_id)
+    full_code = f"{parent.full_code}.{data.code}" if parent else data.code
+    unit = dict(
         id=unit_id,
         code=data.code,
         name=data.name,
         level=data.level,
         parent_id=parent_id,
-        path=child_path(parent.path if parent else None, unit_id),
-        full_code=f"{parent.full_code}.{data.code}" if parent else data.code,
+        path=path,
+        full_code=full_code,
         boundary=data.boundary,
         **geometry,
         created_at=now,
         updated_at=now,
+        retired_at=None,
     )
-    session.add(unit)
-    followers: list = [
-        UnitPlacement(
-            unit_id=unit.id, parent_id=unit.parent_id, path=unit.path, full_code=unit.full_code, starts_on=data.established_on or today()
-        )
-    ]
-    kind = ORG_KIND_OF_LEVEL.get(unit.level)
+    rows.units.append(unit)
+    starts_on = data.established_on or today()
+    placement = dict(unit_id=unit_id, parent_id=parent_id, path=path, full_code=full_code, starts_on=starts_on, ends_on=None)
+    rows.placements.append(placement)
+    kind = ORG_KIND_OF_LEVEL.get(data.level)
     if kind is not None:
         # The party organisation mirrors the tree: every town, village and grid gets its own.
-        followers.append(
-            PartyOrg(id=new_id(), unit_id=unit.id, kind=kind, name=default_org_name(unit.name, kind), created_at=now, updated_at=now)
+        rows.party_orgs.append(
+            dict(id=new_id(), unit_id=unit_id, kind=kind, name=default_org_name(data.name, kind), created_at=now, updated_at=now)
         )
-    if batch is None:
-        await session.flush()  # rows that point at the unit are inserted after it
-        session.add_all(followers)
-    else:
-        batch.new_ids.add(unit.id)
-        batch.codes.add((parent_id, unit.code))
-        batch.followers.extend(followers)
+    if batch is not None:
+        batch.codes.add((parent_id, data.code))
     emit(
         session,
         UnitCreated(
-            unit_id=unit.id,
-            code=unit.code,
-            full_code=unit.full_code,
-            name=unit.name,
-            level=unit.level.value,
-            parent_id=unit.parent_id,
-            path=unit.path,
+            unit_id=unit_id,
+            code=data.code,
+            full_code=full_code,
+            name=data.name,
+            level=data.level.value,
+            parent_id=parent_id,
+            path=path,
         ),
     )
     return unit

@@ -39,7 +39,7 @@ async def create_unit(body: UnitCreate, db: DatabaseDep, identity: CurrentIdenti
 
     async def create(session):
         unit = await service.create_unit(session, identity=identity, data=body)
-        return UnitDetail.model_validate(unit, from_attributes=True)
+        return UnitDetail.model_validate(unit)
 
     return await idempotency.run(db, platform.idempotency, identity, create)
 
@@ -57,7 +57,7 @@ async def create_units(body: UnitBatch, db: DatabaseDep, identity: CurrentIdenti
 
     async def create(session):
         units = await service.create_units(session, identity=identity, items=body.units)
-        return Created([UnitPublic.model_validate(u, from_attributes=True) for u in units])
+        return Created([UnitPublic.model_validate(u) for u in units])
 
     return await idempotency.run(db, platform.idempotency, identity, create)
 
