@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import uvicorn
+from fastapi import FastAPI, Request, Response
 
 from harness import eventually, identity_headers
 from shared.testing import free_port
@@ -132,4 +133,37 @@ async def test_a_connection_the_service_closed_while_idle_is_not_reused(world):
     for _ in range(3):
         again = await client.get(path, headers=headers)
         assert again.status_code == 200, again.text
+
+
+async def test_a_cookie_set_in_one_answer_is_never_sent_with_another_callers_request(world):
+    kit, stack = world["kit"], world["stack"]
+    # A stand-in for points-svc that sets a cookie and reports the cookies it was sent.
+    echo = FastAPI()
+
+    @echo.get("/api/v1/points/set")
+    async def set_cookie(response: Response) -> dict:
+        response.set_cookie("session", "caller-a")
+        return {}
+
+    @echo.get("/api/v1/points/cookies")
+    async def cookies(request: Request) -> dict:
+        return {"cookie": request.headers.get("cookie")}
+
+    server, task, url = await _serve(echo)
+    try:
+        settings = world["gateway"].runtime.settings
+        # By name: a cookie jar would keep no cookie of a bare IP address anyway.
+        by_name = url.replace("127.0.0.1", "localhost")
+        gateway = await kit.start_gateway(stack, "gateway-echo-points", {}, grid_url=settings.grid_url, points_url=by_name,
+                                          dispatch_url=settings.dispatch_url, legal_url=settings.legal_url)
+        headers = await kit.login(gateway.client, **kit.ADMIN)
+        first = await gateway.client.get("/api/v1/points/set", headers=headers)
+        assert first.status_code == 200 and "session=caller-a" in first.headers["set-cookie"]  # passed on to its caller
+        gateway.client.cookies.clear()
+        other = await kit.create_user(gateway.client, headers, "town_admin", world["town"])
+        later = await gateway.client.get("/api/v1/points/cookies", headers=other["headers"])
+        assert later.json() == {"cookie": None}
+    finally:
+        server.should_exit = True
+        await task
 

@@ -143,10 +143,11 @@ class Upstreams:
         injected = transports or {}
         # The domains without an injected transport talk to their service over the network. An idle
         # connection is dropped before uvicorn's 5 s keep-alive ends, so none is reused as the service closes it.
+        # A session is shared by every caller: it keeps no cookies (one caller's would go out with another's request).
         self.sessions: dict[str, aiohttp.ClientSession] = {
             domain: aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size, keepalive_timeout=UPSTREAM_KEEPALIVE_S),
-                trust_env=False, auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(), trust_env=False, auto_decompress=False,
             )
             for domain in settings.upstreams()
             if injected.get(domain) is None
