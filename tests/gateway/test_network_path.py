@@ -167,3 +167,28 @@ async def test_a_cookie_set_in_one_answer_is_never_sent_with_another_callers_req
         server.should_exit = True
         await task
 
+
+async def test_dot_segments_in_a_forwarded_path_do_not_reach_other_paths_of_the_service(world):
+    # Sent as raw ASGI: HTTP clients collapse `..` before sending, a hostile caller need not.
+    path = "/api/v1/grid/../../../metrics"
+    token = world["admin"]["Authorization"].encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"gateway"), (b"authorization", token)], "server": ("gateway", 80), "client": ("127.0.0.1", 9)}
+    sent: list[dict] = []
+    request = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict:
+        if request:
+            return request.pop()
+        await asyncio.Event().wait()  # the caller stays connected until the answer is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await world["gateway"].app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert sent[0]["status"] == 404, body
+    assert b"http_request_duration_seconds" not in body
+
