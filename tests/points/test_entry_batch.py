@@ -164,3 +164,17 @@ async def test_the_largest_batch_is_recorded_in_one_piece(world):
     assert sum(p["entries"] for p in balance["periods"]) == 1000
     verified = (await client.get("/api/v1/points/ledger/verify", params={"branch_unit_id": village.id}, headers=admin())).json()
     assert verified["ok"], verified
+
+
+async def test_entries_list_by_several_months_at_once(world):
+    client = world.client
+    member = await world.member(world.villages[0], "多月")
+    rule = await world.rule("BMONTHS", "service", 1)
+    recorded = await batch(client, [deed(member, rule, day) for day in ("2025-03-02", "2025-04-02", "2025-04-03", "2025-05-02")])
+    assert recorded.status_code == 201, recorded.text
+    listed = await client.get("/api/v1/points/entries", params={"member_id": member["id"], "period": ["2025-03", "2025-05"]}, headers=admin())
+    assert sorted(e["period"] for e in listed.json()["items"]) == ["2025-03", "2025-05"] and listed.json()["total"] == 2
+    one = await client.get("/api/v1/points/entries", params={"member_id": member["id"], "period": "2025-04"}, headers=admin())
+    assert one.json()["total"] == 2
+    bad = await client.get("/api/v1/points/entries", params={"member_id": member["id"], "period": ["2025-03", "March"]}, headers=admin())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][:2] == ["query", "period"]

@@ -404,7 +404,7 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
 
 
 def list_entries_query(
-    *, subtree: str | None, member_id: str | None, branch_unit_id: str | None, period: str | None,
+    *, subtree: str | None, member_id: str | None, branch_unit_id: str | None, periods: list[str] | None,
     category: Category | None, source_kind: SourceKind | None,
 ) -> Select:
     """Rows of entries in the subtree at `subtree` (None: everywhere), newest first (ids are time-ordered)."""
@@ -415,8 +415,8 @@ def list_entries_query(
         statement = statement.where(Entry.member_id == member_id)
     if branch_unit_id is not None:
         statement = statement.where(Entry.branch_unit_id == branch_unit_id)
-    if period is not None:
-        statement = statement.where(Entry.period == period)
+    if periods:
+        statement = statement.where(Entry.period.in_(periods))
     if category is not None:
         statement = statement.where(Entry.category == category)
     if source_kind is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from points_svc.db import grid, platform
 from points_svc.ledger import service
@@ -66,14 +67,17 @@ async def list_entries(
     under: Annotated[str | None, Query(description="only entries of members under this unit")] = None,
     member_id: str | None = None,
     branch_unit_id: str | None = None,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    period: Annotated[
+        list[Annotated[str, StringConstraints(pattern=PERIOD_PATTERN)]] | None,
+        Query(max_length=120, description="one or more months (YYYY-MM): repeat to list the entries of several"),
+    ] = None,
     category: Category | None = None,
     source_kind: SourceKind | None = None,
 ) -> Page[EntryPublic]:
     """Entries in the caller's scope, newest first; 404 when `under` is missing or outside the scope."""
     statement = service.list_entries_query(
         subtree=await grid.list_subtree(db, identity, under),
-        member_id=member_id, branch_unit_id=branch_unit_id, period=period, category=category, source_kind=source_kind,
+        member_id=member_id, branch_unit_id=branch_unit_id, periods=period, category=category, source_kind=source_kind,
     )
     rows, total = await fetch_page(db, statement, page)
     return page_of(EntryPublic, rows, total, page)
