@@ -97,12 +97,14 @@ async def test_the_profile_asks_grid_once_and_the_others_for_what_it_shows(world
     assert body["balance"] == await _direct(world, f"/api/v1/points/members/{member['id']}/balance")
 
 
-async def test_the_dashboard_asks_each_service_once_and_points_once_a_month(world):
+async def test_the_dashboard_asks_each_service_once(world):
     town_id = world["town"]["id"]
     start = date(TODAY.year, 1, 1) if TODAY.month > 2 else TODAY.replace(day=1)
     body, calls = await _calls(world, f"/api/v1/dashboards/towns/{town_id}", **{"from": start.isoformat(), "to": TODAY.isoformat()})
     assert body["degraded"] == []
-    assert calls == Counter({"grid": 1, "dispatch": 1, "legal": 1, "points": TODAY.month - start.month + 1})
+    assert calls == Counter({"grid": 1, "dispatch": 1, "legal": 1, "points": 1})
+    months = [f"{TODAY.year:04d}-{m:02d}" for m in range(start.month, TODAY.month + 1)]
+    assert body["figures"]["points_entries"] == (await _direct(world, "/api/v1/points/entries", under=town_id, period=months, per_page=1))["total"]
     counts = await _direct(world, f"/api/v1/grid/units/{town_id}/counts")
     assert (body["figures"]["grids"], body["figures"]["small_grids"], body["figures"]["micro_grids"]) == (
         counts["grid"], counts["small_grid"], counts["micro_grid"])

@@ -72,7 +72,8 @@ async def town_dashboard(composer: Composer, unit_id: str, start: date, end: dat
     """Fetch every source in one concurrent round and lay the figures out by name.
 
     grid-svc answers the unit, its counts, party members and compliance in one summary; dispatch-svc
-    and legal-svc each answer their figures in one call; points-svc counts the ledger month by month.
+    and legal-svc each answer their figures in one call; points-svc counts the entries of every month the
+    period touches in one more.
     """
     period = {"from": start.isoformat(), "to": end.isoformat()}
     months = months_between(start, end)
@@ -81,9 +82,8 @@ async def town_dashboard(composer: Composer, unit_id: str, start: date, end: dat
         Fetch("unit", "grid", "/api/v1/grid/reports/unit-summary", {"under": unit_id, "on": end.isoformat()}, subject=True),
         Fetch("dispatch_figures", "dispatch", "/api/v1/dispatch/figures", {"unit_id": unit_id, **period}),
         Fetch("legal_figures", "legal", "/api/v1/legal/figures", {"unit_id": unit_id, **period}),
-        # The ledger filters by month: the entries of every month the period touches.
-        *(Fetch(f"entries_{m}", "points", "/api/v1/points/entries", {"under": unit_id, "period": m, "per_page": 1}, total_of)
-          for m in months),
+        # The ledger is kept by month: the entries of every month the period touches.
+        Fetch("entries", "points", "/api/v1/points/entries", {"under": unit_id, "period": months, "per_page": 1}, total_of),
     ]
     got = await composer.run(fetches)
     registry = got["unit"] or {}
@@ -96,7 +96,7 @@ async def town_dashboard(composer: Composer, unit_id: str, start: date, end: dat
         "party_members": ("unit", "grid", lambda: registry["party_members"]),
         **{name: ("dispatch_figures", "dispatch", lambda n=name: _pick(got["dispatch_figures"], n)) for name in DISPATCH_FIGURES},
         **{name: ("legal_figures", "legal", lambda n=name: _pick(got["legal_figures"], n)) for name in LEGAL_FIGURES},
-        "points_entries": ("entries", "points", lambda: sum(got[f"entries_{m}"] for m in months)),
+        "points_entries": ("entries", "points", lambda: got["entries"]),
     }
     failed = {d.section: d for d in composer.degraded}
     figures: dict[str, Any] = {}
