@@ -16,7 +16,7 @@ from shared.database import Database
 from shared.identity import Identity
 from shared.problems import not_found
 
-_ESCAPE = "!"
+LIKE_ESCAPE = "!"  # the escape character of every LIKE pattern built here
 
 
 def child_path(parent_path: str | None, unit_id: str) -> str:
@@ -29,7 +29,7 @@ NOWHERE = "//"
 
 
 def _escaped(text: str) -> str:
-    return text.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_")
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", f"{LIKE_ESCAPE}%").replace("_", f"{LIKE_ESCAPE}_")
 
 
 def subtree_pattern(path: str) -> str:
@@ -42,8 +42,6 @@ def contains_pattern(text: str) -> str:
     return f"%{_escaped(text)}%"
 
 
-LIKE_ESCAPE = _ESCAPE
-
 
 def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: str) -> ColumnElement[bool]:
     """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive), as an index range.
@@ -51,13 +49,13 @@ def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: s
     The whole LIKE pattern is one bound parameter: SQLite applies its LIKE optimisation only to
     a plain parameter (not to `:prefix || '%'`), PostgreSQL uses its text_pattern_ops index.
     """
-    return path_column.like(bindparam(None, subtree_pattern(scope_path), unique=True), escape=_ESCAPE)
+    return path_column.like(bindparam(None, subtree_pattern(scope_path), unique=True), escape=LIKE_ESCAPE)
 
 
 def in_named_subtree(path_column: InstrumentedAttribute | ColumnElement, name: str = "subtree") -> ColumnElement[bool]:
     """`in_subtree` with the pattern left to a named parameter (bind `subtree_pattern(path)`), for statements
     built once and executed many times."""
-    return path_column.like(bindparam(name), escape=_ESCAPE)
+    return path_column.like(bindparam(name), escape=LIKE_ESCAPE)
 
 
 def scope_condition(
@@ -84,7 +82,9 @@ def caller_scope_path(units_id: ColumnElement, units_path: ColumnElement) -> Lab
     return select(units_path).where(units_id == bindparam("scope_unit_id")).scalar_subquery().label("scope_path")
 
 
-async def fetch_in_scope(db: Database, statement: Executable, identity: Identity, *, path: str, record: str, **params: Any) -> Row:
+async def fetch_in_scope(
+    db: Database, statement: Executable, identity: Identity, *, path: str, record: str, **params: Any
+) -> Row:
     """The one row of `statement` (which selects `caller_scope_path`) whose `path` column lies in the caller's
     scope; 404 naming `record` when there is none or it lies outside."""
     row = await db.fetch_one(statement, {**params, "scope_unit_id": identity.scope_unit_id})
