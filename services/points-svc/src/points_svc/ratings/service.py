@@ -127,7 +127,7 @@ async def compute_ratings(session: AsyncSession, *, identity: Identity, data: Ra
 
 def list_ratings_query(
     *, identity: Identity, scope_path: str | None, town_unit_id: str | None, branch_unit_id: str | None,
-    period: str | None, min_stars: int | None,
+    period: str | None, min_stars: int | None, member_id: str | None = None,
 ) -> Select:
     """Ratings in scope, best first."""
     statement = select(Rating).where(scope_condition(Rating.unit_path, identity, scope_path))
@@ -135,6 +135,8 @@ def list_ratings_query(
         statement = statement.where(Rating.town_unit_id == town_unit_id)
     if branch_unit_id is not None:
         statement = statement.where(Rating.branch_unit_id == branch_unit_id)
+    if member_id is not None:
+        statement = statement.where(Rating.member_id == member_id)
     if period is not None:
         statement = statement.where(Rating.period == period)
     if min_stars is not None:

@@ -47,6 +47,7 @@ async def list_ratings(
     page: PageDep,
     town_unit_id: str | None = None,
     branch_unit_id: str | None = None,
+    member_id: Annotated[str | None, Query(description="one member's ratings only (their latest is the first)")] = None,
     period: Annotated[str | None, Query(pattern=RATING_PERIOD_PATTERN)] = None,
     min_stars: Annotated[int | None, Query(ge=0, le=5)] = None,
 ) -> Page[RatingPublic]:
@@ -54,7 +55,7 @@ async def list_ratings(
     async with db.session() as session:
         statement = service.list_ratings_query(
             identity=identity, scope_path=await grid.scope_path(session, identity), town_unit_id=town_unit_id,
-            branch_unit_id=branch_unit_id, period=period, min_stars=min_stars,
+            branch_unit_id=branch_unit_id, period=period, min_stars=min_stars, member_id=member_id,
         )
         rows, total = await paginate(session, statement, page)
     return Page(items=[RatingPublic.model_validate(r, from_attributes=True) for r in rows], total=total, page=page.page, per_page=page.per_page)
