@@ -126,3 +126,35 @@ async def test_without_grid_the_profile_takes_the_member_from_points_and_names_w
         ("roles", "grid", "unreachable"), ("liaisons", "grid", "unreachable")}
     assert body["roles"] is None and body["liaisons"] is None
     assert body["balance"]["member_id"] == member["id"] and body["mediations"] == {"total": 0, "items": []}
+
+
+async def test_the_profile_asks_points_for_the_members_own_rating_only(world):
+    client, admin, village, member = world["client"], world["admin"], world["village"], world["member"]
+    # A branch mate with more points, so the branch's ratings list the mate first.
+    mate_person = await _post(client, admin, "/api/v1/grid/people", {"name": "李先锋", "unit_id": village["id"]})
+    mate = await _post(client, admin, "/api/v1/grid/party/members",
+                       {"person_id": mate_person["id"], "unit_id": village["id"], "joined_on": "2010-07-01"})
+
+    async def replicated() -> bool:
+        return (await client.get(f"/api/v1/points/members/{mate['id']}", headers=admin)).status_code == 200
+
+    await eventually(replicated)
+    rule = await _post(client, admin, "/api/v1/points/rules",
+                       {"town_unit_id": world["town"]["id"], "code": "PV1", "name": "志愿服务", "points": 10,
+                        "category": "rural_revitalization", "active_from": "2020-01-01"})
+    await _post(client, admin, "/api/v1/points/entries",
+                {"member_id": mate["id"], "rule_id": rule["id"], "occurred_on": TODAY.isoformat(), "description": "志愿服务"})
+    year = str(TODAY.year)
+    await _post(client, admin, "/api/v1/points/ratings/compute", {"town_unit_id": world["town"]["id"], "period": year})
+    branch = await _direct(world, "/api/v1/points/ratings", branch_unit_id=village["id"], per_page=200)
+    assert [r["member_id"] for r in branch["items"]] == [mate["id"], member["id"]]
+
+    body, calls = await _calls(world, f"/api/v1/views/members/{member['id']}/profile")
+    assert body["degraded"] == []
+    assert calls == Counter({"grid": 1, "points": 3, "dispatch": 2, "legal": 1})
+    assert body["rating"] == branch["items"][1]
+    assert (body["rating"]["member_id"], body["rating"]["period"]) == (member["id"], year)
+    # The rating call names the member and asks for one row, not the branch's page.
+    rating_urls = [url for url in world["transports"]["points"].urls if "/ratings" in str(url)]
+    assert len(rating_urls) == 1
+    assert dict(rating_urls[0].params) == {"branch_unit_id": village["id"], "member_id": member["id"], "per_page": "1"}
