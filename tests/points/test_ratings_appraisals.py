@@ -75,10 +75,12 @@ async def test_star_ratings_follow_thresholds_and_rank_members(world, rated):
     assert {r["member_id"] for r in mine["items"]} == {rated["m1"]["id"], rated["m2"]["id"]}
     # One member's ratings, every span, newest first (how the member profile finds the latest one).
     m1_id = rated["m1"]["id"]
-    own = (await client.get("/api/v1/points/ratings", params={"member_id": m1_id, "branch_unit_id": rated["x"].id}, headers=admin())).json()
+    own_params = {"member_id": m1_id, "branch_unit_id": rated["x"].id}
+    own = (await client.get("/api/v1/points/ratings", params=own_params, headers=admin())).json()
     assert [(r["member_id"], r["period"], r["stars"]) for r in own["items"]] == [(m1_id, "2024-Q1", 5), (m1_id, "2024", 5)]
     assert own["total"] == 2
-    assert (await client.get("/api/v1/points/ratings", params={"member_id": m1_id, "branch_unit_id": rated["y"].id}, headers=admin())).json()["total"] == 0
+    elsewhere = {"member_id": m1_id, "branch_unit_id": rated["y"].id}
+    assert (await client.get("/api/v1/points/ratings", params=elsewhere, headers=admin())).json()["total"] == 0
     # The filter narrows the caller's scope, never widens it.
     other_branch = world.secretary(rated["y"])
     assert (await client.get("/api/v1/points/ratings", params={"member_id": m1_id}, headers=other_branch)).json()["items"] == []

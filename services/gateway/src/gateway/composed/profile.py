@@ -82,7 +82,8 @@ async def member_profile(composer: Composer, member_id: str) -> MemberProfile:
         [
             # The member's ratings in their branch, newest span first: the first is their latest. Asking for
             # theirs alone spares points-svc and the gateway a branch page, and finds it in a branch of any size.
-            Fetch("rating", "points", "/api/v1/points/ratings", {"branch_unit_id": branch_unit_id, "member_id": member_id, "per_page": 1},
+            Fetch("rating", "points", "/api/v1/points/ratings",
+                  {"branch_unit_id": branch_unit_id, "member_id": member_id, "per_page": 1},
                   lambda page: next((r for r in page["items"] if r["member_id"] == member_id), None),
                   provided=branch_unit_id is not None, missing_reason=points_missing),
             Fetch("orders_served", "dispatch", "/api/v1/dispatch/orders", {"assignee_person_id": person_id, "per_page": RECENT}, page_of),
