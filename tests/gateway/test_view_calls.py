@@ -10,9 +10,10 @@ from datetime import date
 import pytest
 
 from harness import eventually
+from shared.local_time import today
 from shared.testing import free_port
 
-TODAY = date.today()
+TODAY = today()  # the platform's day (Asia/Shanghai), as the services date records
 
 
 async def _post(client, headers: dict, path: str, body: dict) -> dict:

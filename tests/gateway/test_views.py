@@ -15,11 +15,12 @@ import pytest
 import uvicorn
 
 from harness import eventually
+from shared.local_time import today
 from shared.testing import free_port
 
 ADMIN = {"username": "admin", "password": "admin12345"}
 DOMAINS = ("grid", "points", "dispatch", "legal")
-TODAY = date.today()
+TODAY = today()  # the platform's day (Asia/Shanghai), as the services date records
 RULES_TEXT = "一、爱党爱国，遵纪守法。\n二、邻里和睦，互帮互助。"
 
 
