@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from grid.grid_events import EventLog
 from grid.registry_builders import (
     ADMIN,
     build_report_town,
@@ -18,19 +17,6 @@ from grid.registry_builders import (
 
 from shared.events import grid as ev
 from shared.identity import Role
-
-
-@pytest.fixture(scope="module")
-async def events(grid, broker):
-    log = EventLog(broker.bootstrap_servers)
-    await log.start()
-    yield log
-    await log.stop()
-
-
-@pytest.fixture(scope="module")
-async def chain(grid):
-    return await create_chain(grid.client)
 
 
 async def test_report_town_has_41_139_431_and_a_party_org_per_town_village_grid(grid):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from grid.grid_events import EventLog
-from grid.registry_builders import ADMIN, code, create_chain, create_unit, headers_for
+from grid.registry_builders import ADMIN, code, create_unit, headers_for
 from sqlalchemy import func, select
 
 from grid_svc.party.models import PartyOrg
@@ -16,19 +15,6 @@ from shared.problems import Problem
 
 UNITS = "/api/v1/grid/units"
 PLATFORM_ADMIN = Identity(subject="test-admin", name="测试", role=Role.PLATFORM_ADMIN)
-
-
-@pytest.fixture(scope="module")
-async def events(grid, broker):
-    log = EventLog(broker.bootstrap_servers)
-    await log.start()
-    yield log
-    await log.stop()
-
-
-@pytest.fixture(scope="module")
-async def chain(grid):
-    return await create_chain(grid.client)
 
 
 async def _orgs_under(grid, unit_id: str) -> list[dict]:
