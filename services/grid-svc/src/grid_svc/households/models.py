@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import AliasChoices, BaseModel, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, field_validator
 from sqlalchemy import Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field
 
@@ -38,8 +38,10 @@ def tags_from_text(text: str) -> list[str]:
     return [t for t in text.split(",") if t]
 
 
-class HouseholdBase(GridModel):
+class HouseholdBase(BaseModel):
     """Fields a client sets."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     code: str = Field(min_length=1, max_length=40, schema_extra={"pattern": HOUSEHOLD_CODE_PATTERN}, description="household number, unique")
     address: str = Field(min_length=1, max_length=200)
@@ -84,12 +86,15 @@ class HouseholdDissolve(BaseModel):
     dissolved_on: date | None = None
 
 
-class Household(HouseholdBase, table=True):
+class Household(GridModel, table=True):
     """A stored household. `unit_id` is its current micro grid; placements keep the past ones."""
 
     __tablename__ = "households"
     __table_args__ = (UniqueConstraint("code", name="uq_households_code"), Index("ix_households_unit", "unit_id", "code"))
 
+    code: str = Field(max_length=40)
+    address: str = Field(max_length=200)
+    size: int = 1
     id: str = Field(primary_key=True, max_length=26)
     unit_id: str = Field(foreign_key="units.id", max_length=26)
     # No foreign key: people point at households through membership, and a cycle of keys would not drop cleanly.
@@ -122,7 +127,7 @@ class HouseholdPublic(HouseholdBase):
     head_person_id: str | None
     head_name: str | None = None
     # Stored rows carry the tags as text (`tags_text`): a page of rows validates straight into this model.
-    tags: list[str] = Field(validation_alias=AliasChoices("tags", "tags_text"))
+    tags: list[str] = Field(validation_alias=AliasChoices("tags_text", "tags"))
     registered_on: date
     dissolved_on: date | None
     created_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field
 
@@ -59,11 +59,13 @@ class PersonFields(BaseModel):
         return normalise_phone(value) if value else None
 
 
-class PersonBase(GridModel):
+class PersonBase(BaseModel):
     """Fields a client sets."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     name: str = Field(min_length=1, max_length=50)
-    gender: Gender | None = Field(default=None, sa_column=Column(enum_type(Gender, 8)))
+    gender: Gender | None = None
     birth_date: date | None = None
 
 
@@ -88,7 +90,7 @@ class PersonUpdate(PersonFields):
     id_number: str | None = Field(None, max_length=18)
 
 
-class Person(PersonBase, table=True):
+class Person(GridModel, table=True):
     """A stored person. `unit_id` is where they are registered: their household's micro grid, or any unit."""
 
     __tablename__ = "people"
@@ -98,6 +100,9 @@ class Person(PersonBase, table=True):
         Index("ix_people_household", "household_id"),
     )
 
+    name: str = Field(max_length=50)
+    gender: Gender | None = Field(default=None, sa_column=Column(enum_type(Gender, 8)))
+    birth_date: date | None = None
     id: str = Field(primary_key=True, max_length=26)
     unit_id: str = Field(foreign_key="units.id", max_length=26)
     household_id: str | None = Field(default=None, foreign_key="households.id", max_length=26)

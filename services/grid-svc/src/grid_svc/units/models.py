@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Column, Index, Integer, UniqueConstraint
 from sqlmodel import JSON, Field
 
@@ -35,8 +35,10 @@ class Level(StrEnum):
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"  # no ".": it joins codes into full codes
 
 
-class UnitBase(GridModel):
+class UnitBase(BaseModel):
     """Fields a client sets."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": CODE_PATTERN}, description="unique among siblings")
     name: str = Field(min_length=1, max_length=100, description="Chinese name, e.g. 禹王镇")
@@ -91,7 +93,7 @@ class UnitBoundary(BaseModel):
     boundary: dict[str, Any] | None
 
 
-class Unit(UnitBase, table=True):
+class Unit(GridModel, table=True):
     """A stored unit. `path` is the materialised path of ids from the root (indexed)."""
 
     __tablename__ = "units"
@@ -102,6 +104,8 @@ class Unit(UnitBase, table=True):
         Index("ix_units_bbox", "min_lng", "max_lng"),
     )
 
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=100)
     id: str = Field(primary_key=True, max_length=26)
     level: Level = Field(
         sa_column=enum_column(Level, length=16)
