@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, model_validator
+import sqlmodel
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field
 
 from points_svc.db import PointsModel
 from shared.columns import enum_column
@@ -34,11 +34,10 @@ class Trigger(StrEnum):
     MEDIATION_CONCLUDED = "mediation_concluded"
 
 
-
-class RuleBase(PointsModel):
+class RuleBase(BaseModel):
     """Fields a client sets."""
 
-    code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}, description="unique in the town")
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description="unique in the town")
     name: str = Field(min_length=1, max_length=100, description="e.g. 参与矛盾纠纷调解")
     points: int = Field(ge=-1000, le=1000, description="points per deed; negative for deductions")
     monthly_cap: int | None = Field(None, ge=1, le=100_000, description="most points (in absolute value) one member may get from this rule in a month")
@@ -86,18 +85,26 @@ class RuleUpdate(BaseModel):
     trigger_filter: str | None = Field(None, max_length=64)
 
 
-class Rule(RuleBase, table=True):
+class Rule(PointsModel, table=True):
     """A stored rule of a town."""
 
     __tablename__ = "rules"
     __table_args__ = (UniqueConstraint("town_unit_id", "code", name="uq_rules_town_code"),)
 
-    id: str = Field(primary_key=True, max_length=26)
-    town_unit_id: str = Field(max_length=64, index=True)
-    town_path: str = Field(max_length=400)
-    category: Category = Field(sa_column=enum_column(Category, length=32))
-    trigger: Trigger = Field(sa_column=enum_column(Trigger, length=32))
-    created_by: str = Field(max_length=100)
+    code: str = sqlmodel.Field(max_length=32)
+    name: str = sqlmodel.Field(max_length=100)
+    points: int
+    monthly_cap: int | None = None
+    evidence_required: bool = False
+    active_from: date
+    active_until: date | None = None
+    trigger_filter: str | None = sqlmodel.Field(None, max_length=64)
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    town_unit_id: str = sqlmodel.Field(max_length=64, index=True)
+    town_path: str = sqlmodel.Field(max_length=400)
+    category: Category = sqlmodel.Field(sa_column=enum_column(Category, length=32))
+    trigger: Trigger = sqlmodel.Field(sa_column=enum_column(Trigger, length=32))
+    created_by: str = sqlmodel.Field(max_length=100)
     created_at: datetime
     updated_at: datetime
 
