@@ -8,8 +8,9 @@ and caps and frozen months are checked under the same lock.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from points_svc.ledger.models import (
     Entry,
     EntryBrief,
     EntryCreate,
+    EntryPublic,
     SourceKind,
     VerifyReport,
 )
@@ -34,13 +36,15 @@ from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
 from points_svc.rules.models import Category, Rule
 from points_svc.tree import branch_of
+from shared.database import Database
 from shared.events.points import EntryRecorded, EntryReversed
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import next_period, period_of, today
 from shared.outbox import emit
+from shared.pagination import Page, PagedQuery, PageParams, page_of
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import in_named_subtree, path_in_scope, scope_condition, subtree_pattern
 
 
 def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … ON CONFLICT construct
@@ -403,25 +407,42 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
     )
 
 
-def list_entries_query(
-    *, subtree: str | None, member_id: str | None, branch_unit_id: str | None, periods: list[str] | None,
-    category: Category | None, source_kind: SourceKind | None,
-) -> Select:
-    """Rows of entries in the subtree at `subtree` (None: everywhere), newest first (ids are time-ordered)."""
+@cache
+def entries_page(*, subtree: bool, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool) -> PagedQuery:
+    """The entry list of one filter shape, built once: rows of entries, newest first (ids are time-ordered).
+    Binds: `subtree` (a `subtree_pattern`), `member_id`, `branch_unit_id`, `periods` (a list), `category`,
+    `source_kind`."""
     statement = select(Entry.__table__)
-    if subtree is not None:
-        statement = statement.where(in_subtree(Entry.unit_path, subtree))
-    if member_id is not None:
-        statement = statement.where(Entry.member_id == member_id)
-    if branch_unit_id is not None:
-        statement = statement.where(Entry.branch_unit_id == branch_unit_id)
+    if subtree:
+        statement = statement.where(in_named_subtree(Entry.unit_path))
+    if member:
+        statement = statement.where(Entry.member_id == bindparam("member_id"))
+    if branch:
+        statement = statement.where(Entry.branch_unit_id == bindparam("branch_unit_id"))
     if periods:
-        statement = statement.where(Entry.period.in_(periods))
-    if category is not None:
-        statement = statement.where(Entry.category == category)
-    if source_kind is not None:
-        statement = statement.where(Entry.source_kind == source_kind)
-    return statement.order_by(Entry.id.desc())
+        statement = statement.where(Entry.period.in_(bindparam("periods", expanding=True)))
+    if category:
+        statement = statement.where(Entry.category == bindparam("category"))
+    if source_kind:
+        statement = statement.where(Entry.source_kind == bindparam("source_kind"))
+    return PagedQuery.of(statement.order_by(Entry.id.desc()))
+
+
+async def list_entries(
+    db: Database, *, page: PageParams, subtree: str | None, member_id: str | None = None, branch_unit_id: str | None = None,
+    periods: list[str] | None = None, category: Category | None = None, source_kind: SourceKind | None = None,
+) -> Page[EntryPublic]:
+    """One page of the entries in the subtree at `subtree` (None: everywhere) with the given filters, newest first."""
+    query = entries_page(
+        subtree=subtree is not None, member=member_id is not None, branch=branch_unit_id is not None, periods=bool(periods),
+        category=category is not None, source_kind=source_kind is not None,
+    )
+    params = {
+        "subtree": subtree_pattern(subtree) if subtree is not None else None, "member_id": member_id,
+        "branch_unit_id": branch_unit_id, "periods": periods, "category": category, "source_kind": source_kind,
+    }
+    rows, total = await query.fetch(db, page, {name: value for name, value in params.items() if value is not None})
+    return page_of(EntryPublic, rows, total, page)
 
 
 async def verify_branch(session: AsyncSession, *, branch_unit_id: str) -> ChainReport:

@@ -22,7 +22,7 @@ from points_svc.rules.models import Category
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
-from shared.pagination import Page, PageDep, fetch_page, page_of
+from shared.pagination import Page, PageDep
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/points", tags=["ledger"])
@@ -75,12 +75,10 @@ async def list_entries(
     source_kind: SourceKind | None = None,
 ) -> Page[EntryPublic]:
     """Entries in the caller's scope, newest first; 404 when `under` is missing or outside the scope."""
-    statement = service.list_entries_query(
-        subtree=await grid.list_subtree(db, identity, under),
+    return await service.list_entries(
+        db, page=page, subtree=await grid.list_subtree(db, identity, under),
         member_id=member_id, branch_unit_id=branch_unit_id, periods=period, category=category, source_kind=source_kind,
     )
-    rows, total = await fetch_page(db, statement, page)
-    return page_of(EntryPublic, rows, total, page)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryPublic, summary="Read a ledger entry")
