@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlalchemy import Index
 from sqlmodel import Field
 
 from points_svc.db import PointsModel
+from points_svc.ledger.models import EntryPublic
+from points_svc.ratings.models import RatingPublic
+from shared.pagination import Page
 
 
 class Member(PointsModel, table=True):
@@ -67,3 +71,36 @@ class MemberBalance(BaseModel):
     points: int
     entries: int
     periods: list[PeriodBalance]
+
+
+class MemberSummary(BaseModel):
+    """A member's points at a glance: what the gateway's member profile needs from points-svc, in one answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member": {"id": "01JD…", "person_id": "01JD…", "name": "王建国", "branch_unit_id": "01JD…"},
+                    "balance": {"member_id": "01JD…", "name": "王建国", "branch_unit_id": "01JD…", "points": 42, "entries": 7,
+                                "periods": [{"period": "2026-03", "points": 15, "entries": 3}]},
+                    "entries": {"items": [{"id": "01JD…", "rule_code": "MED1", "category": "dispute_mediation", "points": 5,
+                                           "period": "2026-03"}], "total": 7, "page": 1, "per_page": 10},
+                    "rating": {"member_id": "01JD…", "period": "2025", "total_points": 60, "stars": 3, "rank_in_branch": 1,
+                               "rank_in_town": 4},
+                }
+            ]
+        }
+    )
+
+    member: MemberPublic = PydanticField(description="the member as the roster keeps them (as `GET /members/{id}` answers)")
+    balance: MemberBalance = PydanticField(
+        description="points in total and per month, all time (as `GET /members/{id}/balance` answers)"
+    )
+    entries: Page[EntryPublic] = PydanticField(
+        description="the newest 10 ledger entries in the caller's scope and their total "
+        "(as `GET /entries?member_id=&per_page=10` answers)"
+    )
+    rating: RatingPublic | None = PydanticField(
+        description="the latest rating in the member's branch: the first of `GET /ratings?branch_unit_id=&member_id=` "
+        "(null when none was computed)"
+    )

@@ -1,4 +1,4 @@
-"""HTTP endpoints for the roster and balances under `/api/v1/points/members` and `/api/v1/points/balances`."""
+"""HTTP endpoints for the roster, balances and summaries under `/api/v1/points/members` and `/api/v1/points/balances`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from points_svc.db import grid
 from points_svc.ledger import balances
-from points_svc.members import service
-from points_svc.members.models import MemberBalance, MemberPublic
+from points_svc.members import service, summary
+from points_svc.members.models import MemberBalance, MemberPublic, MemberSummary
 from points_svc.periods import RATING_PERIOD_PATTERN, months_of
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
@@ -57,6 +57,15 @@ async def member_balance(
     """The member's points in total and per month: always the sum of their entries."""
     member = await service.read_member(db, identity=identity, member_id=member_id)
     return await balances.member_balance(db, member=member, from_period=from_period, to_period=to_period)
+
+
+@router.get("/members/{member_id}/summary", response_model=MemberSummary, summary="A member's points at a glance")
+async def member_summary(member_id: str, db: DatabaseDep, identity: CurrentIdentity) -> MemberSummary:
+    """The member, their balance (as `GET /members/{id}/balance`), their newest 10 ledger entries with the
+    total (as `GET /entries?member_id=&per_page=10`) and their latest rating in their branch (the first of
+    `GET /ratings?branch_unit_id=&member_id=`, null when none was computed) — what the gateway's member
+    profile needs from points-svc, in one answer. 404 when the member is unknown or outside scope."""
+    return await summary.member_summary(db, identity=identity, member_id=member_id)
 
 
 def _periods(period: str | None, span: str | None) -> list[str] | None:
