@@ -44,7 +44,8 @@ router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
 
 def fields(order: Order | Row, identity: Identity, *, in_list: bool) -> dict:
     """An order's API fields (a loaded record or a row of its columns), the phone masked as this caller must see it."""
-    data = order._asdict() if isinstance(order, Row) else order.model_dump()
+    # dict(zip(...)): Row._asdict() builds the dict through Python one column at a time.
+    data = dict(zip(order._fields, order)) if isinstance(order, Row) else order.model_dump()
     data["contact_phone"] = phone_for(identity, order.contact_phone, in_list=in_list)
     data["allowed_actions"] = allowed_actions(order.status)
     return data
