@@ -17,6 +17,7 @@ from dispatch_svc.open311.views import router as open311_router
 from dispatch_svc.orders import overdue
 from dispatch_svc.orders.views import overdue_router
 from dispatch_svc.orders.views import router as orders_router
+from dispatch_svc.people.views import router as people_router
 from dispatch_svc.plans.views import router as plans_router
 from dispatch_svc.providers.views import router as providers_router
 from dispatch_svc.roster.views import router as roster_router
@@ -50,6 +51,7 @@ def create_app(settings: DispatchSettings | None = None, *, clock: Clock | None 
             plans_router,
             lectures_router,
             activities_router,
+            people_router,
             figures_router,
             open311_router,
             roster_router,
