@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, field_validator, model_validator
-from sqlmodel import Field
+import sqlmodel
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from legal_svc.db import LegalModel
 from legal_svc.privacy import Phone
@@ -58,7 +58,7 @@ def _not_blank(value: str) -> str:
 # --- advisers ---------------------------------------------------------------------------------
 
 
-class AdviserBase(LegalModel):
+class AdviserBase(BaseModel):
     """Fields a client sets on an adviser."""
 
     name: str = Field(min_length=1, max_length=50)
@@ -73,19 +73,24 @@ class AdviserCreate(AdviserBase):
     """Register a legal adviser."""
 
 
-class Adviser(AdviserBase, table=True):
+class Adviser(LegalModel, table=True):
     """A stored legal adviser."""
 
     __tablename__ = "advisers"
 
-    id: str = Field(primary_key=True, max_length=ID)
-    unit_id: str = Field(max_length=ID, index=True)
-    created_at: datetime = Field(sa_column=utc_column())
+    name: str = sqlmodel.Field(max_length=50)
+    firm: str = sqlmodel.Field(max_length=100)
+    licence_number: str | None = sqlmodel.Field(None, max_length=50)
+    id: str = sqlmodel.Field(primary_key=True, max_length=ID)
+    unit_id: str = sqlmodel.Field(max_length=ID, index=True)
+    created_at: datetime = sqlmodel.Field(sa_column=utc_column())
     retired_on: date | None = None
 
 
 class AdviserPublic(AdviserBase):
     """An adviser as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     created_at: datetime
@@ -128,12 +133,12 @@ class AdviserAssignment(LegalModel, table=True):
 
     __tablename__ = "adviser_assignments"
 
-    id: str = Field(primary_key=True, max_length=ID)
-    adviser_id: str = Field(foreign_key="advisers.id", max_length=ID, index=True)
-    unit_id: str = Field(max_length=ID, index=True)
+    id: str = sqlmodel.Field(primary_key=True, max_length=ID)
+    adviser_id: str = sqlmodel.Field(foreign_key="advisers.id", max_length=ID, index=True)
+    unit_id: str = sqlmodel.Field(max_length=ID, index=True)
     starts_on: date
     ends_on: date | None = None
-    duty_days: str = Field(default="", max_length=7)
+    duty_days: str = sqlmodel.Field(default="", max_length=7)
 
 
 class AssignmentPublic(BaseModel):
@@ -180,20 +185,20 @@ class Consultation(LegalModel, table=True):
 
     __tablename__ = "consultations"
 
-    id: str = Field(primary_key=True, max_length=ID)
-    adviser_id: str = Field(foreign_key="advisers.id", max_length=ID, index=True)
-    unit_id: str = Field(max_length=ID, index=True)
-    asked_on: date = Field(index=True)
-    asker_name: str = Field(max_length=50)
-    asker_phone: str | None = Field(None, max_length=20)
-    category: ConsultationCategory = Field(sa_column=enum_column(ConsultationCategory, length=24))
-    question: str = Field(max_length=4000)
-    answer: str = Field(max_length=8000)
+    id: str = sqlmodel.Field(primary_key=True, max_length=ID)
+    adviser_id: str = sqlmodel.Field(foreign_key="advisers.id", max_length=ID, index=True)
+    unit_id: str = sqlmodel.Field(max_length=ID, index=True)
+    asked_on: date = sqlmodel.Field(index=True)
+    asker_name: str = sqlmodel.Field(max_length=50)
+    asker_phone: str | None = sqlmodel.Field(None, max_length=20)
+    category: ConsultationCategory = sqlmodel.Field(sa_column=enum_column(ConsultationCategory, length=24))
+    question: str = sqlmodel.Field(max_length=4000)
+    answer: str = sqlmodel.Field(max_length=8000)
     follow_up_needed: bool = False
     followed_up_on: date | None = None
-    follow_up_note: str | None = Field(None, max_length=4000)
-    recorded_by: str = Field(max_length=100)
-    created_at: datetime = Field(sa_column=utc_column())
+    follow_up_note: str | None = sqlmodel.Field(None, max_length=4000)
+    recorded_by: str = sqlmodel.Field(max_length=100)
+    created_at: datetime = sqlmodel.Field(sa_column=utc_column())
 
 
 class ConsultationPublic(BaseModel):
@@ -244,18 +249,18 @@ class LegalAffair(LegalModel, table=True):
 
     __tablename__ = "legal_affairs"
 
-    id: str = Field(primary_key=True, max_length=ID)
-    adviser_id: str = Field(foreign_key="advisers.id", max_length=ID, index=True)
-    unit_id: str = Field(max_length=ID, index=True)
-    kind: AffairKind = Field(sa_column=enum_column(AffairKind, length=24))
-    title: str = Field(max_length=200)
-    description: str | None = Field(None, max_length=4000)
+    id: str = sqlmodel.Field(primary_key=True, max_length=ID)
+    adviser_id: str = sqlmodel.Field(foreign_key="advisers.id", max_length=ID, index=True)
+    unit_id: str = sqlmodel.Field(max_length=ID, index=True)
+    kind: AffairKind = sqlmodel.Field(sa_column=enum_column(AffairKind, length=24))
+    title: str = sqlmodel.Field(max_length=200)
+    description: str | None = sqlmodel.Field(None, max_length=4000)
     opened_on: date
-    status: AffairStatus = Field(sa_column=enum_column(AffairStatus, length=16, index=True))
-    outcome: str | None = Field(None, max_length=2000)
-    closed_on: date | None = Field(None, index=True)
-    recovered_fen: int = Field(0, sa_column=fen_column())
-    created_at: datetime = Field(sa_column=utc_column())
+    status: AffairStatus = sqlmodel.Field(sa_column=enum_column(AffairStatus, length=16, index=True))
+    outcome: str | None = sqlmodel.Field(None, max_length=2000)
+    closed_on: date | None = sqlmodel.Field(None, index=True)
+    recovered_fen: int = sqlmodel.Field(0, sa_column=fen_column())
+    created_at: datetime = sqlmodel.Field(sa_column=utc_column())
 
 
 class LegalAffairPublic(BaseModel):
