@@ -282,11 +282,12 @@ def _scenarios(
                 ("legal cases", f"{legal}/api/v1/legal/cases?under={town}&per_page=5"),
                 ("points balances", f"{points}/api/v1/points/balances?under={town}&period={month}&per_page=5"),
             ],
+            # The view's four calls, as it makes them.
             "profile": [
-                ("grid party member", f"{grid}/api/v1/grid/party/members/{ids['member']}"),
-                ("points balance", f"{points}/api/v1/points/members/{ids['member']}/balance"),
-                ("dispatch orders served", f"{dispatch}/api/v1/dispatch/orders?assignee_person_id={ids['person']}&per_page=5"),
-                ("legal mediations", f"{legal}/api/v1/legal/cases?mediator_person_id={ids['person']}&per_page=5"),
+                ("grid member summary", f"{grid}/api/v1/grid/reports/member-summary?member_id={ids['member']}"),
+                ("points member summary", f"{points}/api/v1/points/members/{ids['member']}/summary"),
+                ("dispatch person summary", f"{dispatch}/api/v1/dispatch/people/{ids['person']}/summary"),
+                ("legal mediations", f"{legal}/api/v1/legal/cases?mediator_person_id={ids['person']}&per_page=10"),
             ],
             "dashboard": [
                 ("grid compliance", f"{grid}/api/v1/grid/reports/compliance?under={town}"),

@@ -86,16 +86,37 @@ async def test_the_overview_asks_grid_once_and_answers_what_grid_answers(world):
     assert body["households"] == (await _direct(world, "/api/v1/grid/households", under=unit_id, per_page=1))["total"] == 2
 
 
-async def test_the_profile_asks_grid_once_and_the_others_for_what_it_shows(world):
-    member, person = world["member"], world["person"]
+async def test_the_profile_asks_each_service_once_and_answers_what_their_lists_answer(world):
+    client, admin, member, person = world["client"], world["admin"], world["member"], world["person"]
+
+    async def person_known() -> bool:
+        return (await client.get(f"/api/v1/dispatch/roster/people/{person['id']}", headers=admin)).status_code == 200
+
+    await eventually(person_known)
+    lecture = await _post(client, admin, "/api/v1/dispatch/lectures", {
+        "unit_id": world["village"]["id"], "theme": "防范电信诈骗", "held_at": f"{TODAY.isoformat()}T00:00:00+08:00",
+        "lecturer_person_ids": [person["id"]], "attendees": 30})
     body, calls = await _calls(world, f"/api/v1/views/members/{member['id']}/profile")
     assert body["degraded"] == []
-    # grid: one summary; points: balance, recent entries, ratings; dispatch: orders and lectures; legal: mediations.
-    assert calls == Counter({"grid": 1, "points": 3, "dispatch": 2, "legal": 1})
+    assert [given["id"] for given in body["lectures_given"]["items"]] == [lecture["id"]]
+    # grid: the member summary; points: the member summary; dispatch: the person summary; legal: mediations.
+    assert calls == Counter({"grid": 1, "points": 1, "dispatch": 1, "legal": 1})
+    assert sum(calls.values()) == 4
+    paths = {domain: [url.path for url in t.urls] for domain, t in world["transports"].items()}
+    assert paths["points"] == [f"/api/v1/points/members/{member['id']}/summary"]
+    assert paths["dispatch"] == [f"/api/v1/dispatch/people/{person['id']}/summary"]
     assert body["member"] == await _direct(world, f"/api/v1/grid/party/members/{member['id']}")
     assert body["roles"] == (await _direct(world, "/api/v1/grid/assignments", person_id=person["id"], per_page=200))["items"]
     assert [link["kind"] for link in body["liaisons"]] == ["member_household"]
     assert body["balance"] == await _direct(world, f"/api/v1/points/members/{member['id']}/balance")
+    entries = await _direct(world, "/api/v1/points/entries", member_id=member["id"], per_page=10)
+    assert body["recent_entries"] == entries["items"]
+    orders = await _direct(world, "/api/v1/dispatch/orders", assignee_person_id=person["id"], per_page=10)
+    assert body["orders_served"] == {"total": orders["total"], "items": orders["items"]}
+    lectures = await _direct(world, "/api/v1/dispatch/lectures", lecturer_person_id=person["id"], per_page=10)
+    assert body["lectures_given"] == {"total": lectures["total"], "items": lectures["items"]}
+    mediations = await _direct(world, "/api/v1/legal/cases", mediator_person_id=person["id"], per_page=10)
+    assert body["mediations"] == {"total": mediations["total"], "items": mediations["items"]}
 
 
 async def test_the_dashboard_asks_each_service_once(world):
@@ -113,23 +134,60 @@ async def test_the_dashboard_asks_each_service_once(world):
     assert body["figures"]["households"] == 2 and body["figures"]["liaison_coverage"] == 0.5
 
 
-async def test_without_grid_the_profile_takes_the_member_from_points_and_names_what_grid_would_have_given(world):
+async def _profile_without(world, *stopped: str) -> tuple[dict, Counter]:
+    """The profile from a gateway whose `stopped` services cannot be reached, and its calls to the others."""
     kit, stack, member = world["kit"], world["stack"], world["member"]
     transports = kit.recording_transports(stack)
-    del transports["grid"]
-    gateway = await kit.start_gateway(stack, "gateway-no-grid", transports, grid_url=f"http://127.0.0.1:{free_port()}")
+    urls = {}
+    for domain in stopped:
+        del transports[domain]
+        urls[f"{domain}_url"] = f"http://127.0.0.1:{free_port()}"
+    gateway = await kit.start_gateway(stack, f"gateway-no-{'-'.join(stopped)}", transports, **urls)
     headers = await kit.login(gateway.client, **kit.ADMIN)
     response = await gateway.client.get(f"/api/v1/views/members/{member['id']}/profile", headers=headers)
     assert response.status_code == 200, response.text
-    body = response.json()
+    return response.json(), Counter({domain: len(t.urls) for domain, t in transports.items()})
+
+
+async def test_without_grid_the_profile_takes_the_member_from_points_and_names_what_grid_would_have_given(world):
+    member = world["member"]
+    body, calls = await _profile_without(world, "grid")
     assert body["member"]["id"] == member["id"] and body["member"]["person_id"] == world["person"]["id"]
+    assert body["member"] == await _direct(world, f"/api/v1/points/members/{member['id']}")
     assert {(d["section"], d["service"], d["reason"]) for d in body["degraded"]} == {
         ("roles", "grid", "unreachable"), ("liaisons", "grid", "unreachable")}
     assert body["roles"] is None and body["liaisons"] is None
     assert body["balance"]["member_id"] == member["id"] and body["mediations"] == {"total": 0, "items": []}
+    assert body["orders_served"] is not None and body["lectures_given"] is not None  # asked for points' person
+    # points' summary carries its copy of the member: standing in costs no further call.
+    assert calls == Counter({"points": 1, "dispatch": 1, "legal": 1})
 
 
-async def test_the_profile_asks_points_for_the_members_own_rating_only(world):
+async def test_without_points_or_dispatch_the_profile_names_every_section_that_service_fills(world):
+    body, calls = await _profile_without(world, "points")
+    assert {(d["section"], d["service"], d["reason"]) for d in body["degraded"]} == {
+        ("balance", "points", "unreachable"), ("rating", "points", "unreachable"), ("recent_entries", "points", "unreachable")}
+    assert body["balance"] is None and body["rating"] is None and body["recent_entries"] is None
+    assert body["member"]["id"] == world["member"]["id"] and body["orders_served"] == {"total": 0, "items": []}
+    assert calls == Counter({"grid": 1, "dispatch": 1, "legal": 1})
+
+    body, calls = await _profile_without(world, "dispatch")
+    assert {(d["section"], d["service"], d["reason"]) for d in body["degraded"]} == {
+        ("orders_served", "dispatch", "unreachable"), ("lectures_given", "dispatch", "unreachable")}
+    assert body["orders_served"] is None and body["lectures_given"] is None
+    assert body["balance"]["member_id"] == world["member"]["id"] and body["mediations"] == {"total": 0, "items": []}
+    assert calls == Counter({"grid": 1, "points": 1, "legal": 1})
+
+    # Neither grid nor points can say who this is: nothing is asked of the others.
+    body, calls = await _profile_without(world, "grid", "points")
+    assert body["member"] is None and body["orders_served"] is None and body["mediations"] is None
+    assert {(d["section"], d["service"]) for d in body["degraded"]} == {
+        ("member", "grid"), ("roles", "grid"), ("liaisons", "grid"),
+        ("balance", "points"), ("rating", "points"), ("recent_entries", "points")}
+    assert calls == Counter({"dispatch": 0, "legal": 0})
+
+
+async def test_the_profile_names_the_members_own_latest_rating_not_the_branch_leaders(world):
     client, admin, village, member = world["client"], world["admin"], world["village"], world["member"]
     # A branch mate with more points, so the branch's ratings list the mate first.
     mate_person = await _post(client, admin, "/api/v1/grid/people", {"name": "李先锋", "unit_id": village["id"]})
@@ -152,10 +210,9 @@ async def test_the_profile_asks_points_for_the_members_own_rating_only(world):
 
     body, calls = await _calls(world, f"/api/v1/views/members/{member['id']}/profile")
     assert body["degraded"] == []
-    assert calls == Counter({"grid": 1, "points": 3, "dispatch": 2, "legal": 1})
+    assert calls == Counter({"grid": 1, "points": 1, "dispatch": 1, "legal": 1})
     assert body["rating"] == branch["items"][1]
     assert (body["rating"]["member_id"], body["rating"]["period"]) == (member["id"], year)
-    # The rating call names the member and asks for one row, not the branch's page.
-    rating_urls = [url for url in world["transports"]["points"].urls if "/ratings" in str(url)]
-    assert len(rating_urls) == 1
-    assert dict(rating_urls[0].params) == {"branch_unit_id": village["id"], "member_id": member["id"], "per_page": "1"}
+    # The same as points-svc's list of the member's own ratings gives first.
+    own = await _direct(world, "/api/v1/points/ratings", branch_unit_id=village["id"], member_id=member["id"], per_page=1)
+    assert body["rating"] == own["items"][0]

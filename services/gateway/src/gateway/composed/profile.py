@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of
 
-RECENT = 10
+RECENT = 10  # the newest items a section shows: points' and dispatch's summaries give as many
 
 
 class MemberProfile(BaseModel):
@@ -46,57 +46,56 @@ class MemberProfile(BaseModel):
 
 
 async def member_profile(composer: Composer, member_id: str) -> MemberProfile:
-    """Two concurrent rounds: what is known by the member's id, then what needs their person and branch.
+    """Two concurrent rounds of two calls: what is known by the member's id, then what needs their person.
 
-    grid-svc answers the member with their roles and liaisons in one summary; points-svc's balance
-    names the branch the rating is listed under. Only when grid-svc cannot answer is points-svc's
-    copy of the member asked for, to stand in (it carries the person the second round needs).
+    grid-svc answers the member with their roles and liaisons in one summary; points-svc answers the
+    balance, newest entries and latest rating in another, with its own copy of the member, which stands
+    in when grid-svc cannot answer (it names the person the second round needs). Then dispatch-svc
+    answers the orders served and lectures given in one summary, and legal-svc the mediations.
     """
     first = await composer.run(
         [
             Fetch("member", "grid", "/api/v1/grid/reports/member-summary", {"member_id": member_id}, subject=True,
                   covers=("member", "roles", "liaisons")),
-            Fetch("balance", "points", f"/api/v1/points/members/{member_id}/balance"),
-            Fetch("recent_entries", "points", "/api/v1/points/entries", {"member_id": member_id, "per_page": RECENT}, items_of),
+            Fetch("points", "points", f"/api/v1/points/members/{member_id}/summary", shape=_points_sections,
+                  covers=("balance", "rating", "recent_entries")),
         ]
     )
     registry = first["member"] or {}
+    points = first["points"] or {}
     member = registry.get("member")
-    points_member = None
+    if member is None and points.get("member") is not None:
+        # points' copy stands in for grid's: the section is there, though from the roster.
+        member = points["member"]
+        composer.degraded[:] = [d for d in composer.degraded if d.section != "member"]
     if member is None:
-        points_member = (await composer.run([Fetch("points_member", "points", f"/api/v1/points/members/{member_id}")]))["points_member"]
-        if points_member is not None:
-            # points' copy stands in for grid's: the section is there, though from the roster.
-            member = points_member
-            composer.degraded[:] = [d for d in composer.degraded if d.section != "member"]
-    if member is None:
-        # Neither service could say who this is: nothing else can be asked.
+        # Neither service could say who this is (so points gave nothing either): nothing else can be asked.
         return MemberProfile(
-            member=None, roles=None, liaisons=None, balance=first["balance"], rating=None, recent_entries=first["recent_entries"],
-            orders_served=None, lectures_given=None, mediations=None, degraded=_without_points_member(composer),
+            member=None, roles=None, liaisons=None, balance=None, rating=None, recent_entries=None,
+            orders_served=None, lectures_given=None, mediations=None, degraded=composer.degraded,
         )
     person_id = member["person_id"]
-    branch_unit_id = (first["balance"] or points_member or {}).get("branch_unit_id")
-    points_missing = next((d.reason for d in composer.degraded if d.section == "balance"), "not provided")
     rest = await composer.run(
         [
-            # The member's ratings in their branch, newest span first: the first is their latest. Asking for
-            # theirs alone spares points-svc and the gateway a branch page, and finds it in a branch of any size.
-            Fetch("rating", "points", "/api/v1/points/ratings",
-                  {"branch_unit_id": branch_unit_id, "member_id": member_id, "per_page": 1},
-                  lambda page: next((r for r in page["items"] if r["member_id"] == member_id), None),
-                  provided=branch_unit_id is not None, missing_reason=points_missing),
-            Fetch("orders_served", "dispatch", "/api/v1/dispatch/orders", {"assignee_person_id": person_id, "per_page": RECENT}, page_of),
-            Fetch("lectures_given", "dispatch", "/api/v1/dispatch/lectures", {"lecturer_person_id": person_id, "per_page": RECENT}, page_of),
+            Fetch("work", "dispatch", f"/api/v1/dispatch/people/{person_id}/summary", shape=_work_sections,
+                  covers=("orders_served", "lectures_given")),
             Fetch("mediations", "legal", "/api/v1/legal/cases", {"mediator_person_id": person_id, "per_page": RECENT}, page_of),
         ]
     )
+    work = rest["work"] or {}
     return MemberProfile(
-        member=member, roles=registry.get("roles"), liaisons=registry.get("liaisons"), balance=first["balance"],
-        recent_entries=first["recent_entries"], **rest, degraded=_without_points_member(composer),
+        member=member, roles=registry.get("roles"), liaisons=registry.get("liaisons"), balance=points.get("balance"),
+        rating=points.get("rating"), recent_entries=points.get("recent_entries"), orders_served=work.get("orders_served"),
+        lectures_given=work.get("lectures_given"), mediations=rest["mediations"], degraded=composer.degraded,
     )
 
 
-def _without_points_member(composer: Composer) -> list[DegradedSection]:
-    # points' copy of the member only stands in for grid's; its absence alone is no loss.
-    return [entry for entry in composer.degraded if entry.section != "points_member"]
+def _points_sections(summary: dict[str, Any]) -> dict[str, Any]:
+    # The member summary's parts, by the profile's names: its entries are a page of the newest 10.
+    return {"member": summary["member"], "balance": summary["balance"], "rating": summary["rating"],
+            "recent_entries": items_of(summary["entries"])}
+
+
+def _work_sections(summary: dict[str, Any]) -> dict[str, Any]:
+    # The person summary's two pages, each cut to its items and total as the profile shows them.
+    return {"orders_served": page_of(summary["orders"]), "lectures_given": page_of(summary["lectures"])}
