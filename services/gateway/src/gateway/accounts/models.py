@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+import sqlmodel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Column, String
-from sqlmodel import Field
 
 from gateway.db import GatewayModel
 from shared.identity import Role
@@ -14,12 +14,12 @@ from shared.identity import Role
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,64}$"
 
 
-class UserBase(GatewayModel):
+class UserBase(BaseModel):
     """Fields an admin sets."""
 
-    username: str = Field(min_length=2, max_length=64, schema_extra={"pattern": USERNAME_PATTERN})
+    username: str = Field(min_length=2, max_length=64, pattern=USERNAME_PATTERN)
     display_name: str = Field("", max_length=100)
-    role: Role = Field(sa_column=Column(String(32), nullable=False))
+    role: Role
     scope_unit_id: str | None = Field(None, min_length=1, max_length=26, description="root of what the user may see")
     person_id: str | None = Field(None, max_length=26, description="the user in the grid registry, if any")
 
@@ -59,24 +59,30 @@ class UserUpdate(BaseModel):
     password: str | None = Field(None, min_length=8, max_length=128, description="a new password")
 
 
-class User(UserBase, table=True):
+class User(GatewayModel, table=True):
     """A stored user; only the argon2 hash of the password is kept."""
 
     __tablename__ = "users"
 
-    id: str = Field(primary_key=True, max_length=26)
-    username: str = Field(max_length=64, unique=True, index=True)
-    password_hash: str = Field(max_length=200)
+    display_name: str = sqlmodel.Field("", max_length=100)
+    role: Role = sqlmodel.Field(sa_column=Column(String(32), nullable=False))
+    scope_unit_id: str | None = sqlmodel.Field(None, max_length=26)
+    person_id: str | None = sqlmodel.Field(None, max_length=26)
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    username: str = sqlmodel.Field(max_length=64, unique=True, index=True)
+    password_hash: str = sqlmodel.Field(max_length=200)
     # Materialised path of the scope unit when it was set, so lists filter by subtree here.
-    scope_path: str | None = Field(None, max_length=400, index=True)
+    scope_path: str | None = sqlmodel.Field(None, max_length=400, index=True)
     active: bool = True
-    created_by: str | None = Field(None, max_length=26)
+    created_by: str | None = sqlmodel.Field(None, max_length=26)
     created_at: datetime
     updated_at: datetime | None = None
 
 
 class UserPublic(UserBase):
     """A user as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     active: bool

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+import sqlmodel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column
-from sqlmodel import Field
 
 from gateway.db import GatewayModel
 
@@ -15,14 +15,12 @@ Domain = Literal["grid", "points", "dispatch", "legal"]
 Right = Literal["read", "write"]
 
 
-class ApiKeyBase(GatewayModel):
+class ApiKeyBase(BaseModel):
     """Fields an admin sets on a key."""
 
     name: str = Field(min_length=1, max_length=100, description="which county system uses the key")
     scope_unit_id: str = Field(min_length=1, max_length=26, description="root of what the key may see")
-    rights: dict[Domain, Right] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False), description="per-domain read or write; absent = no access"
-    )
+    rights: dict[Domain, Right] = Field(default_factory=dict, description="per-domain read or write; absent = no access")
     expires_at: datetime | None = Field(None, description="the key stops working then (UTC)")
     rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000, description="overrides the gateway default for this key")
 
@@ -44,22 +42,29 @@ class ApiKeyCreate(ApiKeyBase):
     )
 
 
-class ApiKey(ApiKeyBase, table=True):
+class ApiKey(GatewayModel, table=True):
     """A stored key: only a SHA-256 digest of the secret is kept (the secret is random, not a password)."""
 
     __tablename__ = "api_keys"
 
-    id: str = Field(primary_key=True, max_length=26)
-    prefix: str = Field(max_length=16, unique=True, index=True, description="public part that identifies the key")
-    secret_hash: str = Field(max_length=64)
-    scope_path: str = Field(max_length=400, index=True)
-    created_by: str = Field(max_length=26)
+    name: str = sqlmodel.Field(max_length=100)
+    scope_unit_id: str = sqlmodel.Field(max_length=26)
+    rights: dict[Domain, Right] = sqlmodel.Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    expires_at: datetime | None = None
+    rate_limit_per_minute: int | None = None
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    prefix: str = sqlmodel.Field(max_length=16, unique=True, index=True, description="public part that identifies the key")
+    secret_hash: str = sqlmodel.Field(max_length=64)
+    scope_path: str = sqlmodel.Field(max_length=400, index=True)
+    created_by: str = sqlmodel.Field(max_length=26)
     created_at: datetime
     revoked_at: datetime | None = None
 
 
 class ApiKeyPublic(ApiKeyBase):
     """A key as lists show it (never the secret)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     prefix: str
