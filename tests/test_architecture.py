@@ -64,3 +64,28 @@ def test_code_has_no_unused_or_undefined_names_and_sorted_imports():
         [str(ruff), "check", "--select", "F,E9,I", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("package", ["grid_svc", "points_svc", "dispatch_svc", "legal_svc", "gateway"])
+def test_sqlmodel_is_only_for_tables(package):
+    """What crosses the API is a plain pydantic model: a SQLModel that is not a table validates several times
+    slower (its own `__new__`, `__init__` and `model_validate`; nested in a list, each item validated twice)."""
+    import importlib
+    import pkgutil
+
+    from sqlmodel import SQLModel
+    from sqlmodel._compat import is_table_model_class
+
+    root = importlib.import_module(package)
+    for module in pkgutil.walk_packages(root.__path__, f"{package}."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(sub) for sub in found))
+
+    # The service's own base of its tables lives in its db module; every other SQLModel must be a table.
+    ours = {cls for cls in subclasses(SQLModel) if cls.__module__.startswith(f"{package}.") and cls.__module__ != f"{package}.db"}
+    assert ours, f"no tables found in {package}"
+    assert sorted(f"{cls.__module__}.{cls.__name__}" for cls in ours if not is_table_model_class(cls)) == []
