@@ -89,3 +89,39 @@ def test_sqlmodel_is_only_for_tables(package):
     ours = {cls for cls in subclasses(SQLModel) if cls.__module__.startswith(f"{package}.") and cls.__module__ != f"{package}.db"}
     assert ours, f"no tables found in {package}"
     assert sorted(f"{cls.__module__}.{cls.__name__}" for cls in ours if not is_table_model_class(cls)) == []
+
+
+@pytest.mark.parametrize("package", ["grid_svc", "points_svc", "dispatch_svc", "legal_svc", "gateway"])
+def test_no_endpoint_or_dependency_runs_in_a_worker_thread(package, tmp_path, monkeypatch):
+    """FastAPI runs a plain `def` endpoint or dependency in a worker thread: a thread hop on every request for
+    code that does no blocking work. Every one is `async def` (the login form is FastAPI's own class, and logging in
+    hashes a password anyway)."""
+    import importlib
+    import inspect
+
+    from fastapi.routing import APIRoute
+    from fastapi.security import OAuth2PasswordRequestForm
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    app = importlib.import_module(f"{package}.main").create_app()
+
+    def routes(candidates):  # noqa: ANN001, ANN202 - starlette routes, included routers nested
+        for route in candidates:
+            included = getattr(route, "original_router", None)
+            yield from routes(included.routes) if included is not None else [route]
+
+    def dependencies(dependant):  # noqa: ANN001, ANN202 - FastAPI's dependency tree
+        for sub in dependant.dependencies:
+            yield sub.call
+            yield from dependencies(sub)
+
+    in_threads = set()
+    api_routes = [route for route in routes(app.routes) if isinstance(route, APIRoute)]
+    assert api_routes
+    for route in api_routes:
+        for call in (route.endpoint, *dependencies(route.dependant)):
+            # Security schemes are instances with an async __call__.
+            awaited = inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, "__call__", None))
+            if call is not None and call is not OAuth2PasswordRequestForm and not awaited:
+                in_threads.add(f"{route.path}: {getattr(call, '__qualname__', call)}")
+    assert sorted(in_threads) == []

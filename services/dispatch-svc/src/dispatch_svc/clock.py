@@ -93,7 +93,7 @@ def month_range(month: str) -> tuple[datetime, datetime]:
     return days_range(*parse_month(month))
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:  # async: called inline, not in a worker thread
     return request.app.state.clock
 
 

@@ -170,6 +170,14 @@ def directory(request: Request) -> CallerDirectory:
     return request.app.state.runtime.callers
 
 
+async def _directory(request: Request) -> CallerDirectory:  # async: called inline, not in a worker thread
+    return directory(request)
+
+
+Callers = Annotated[CallerDirectory, Depends(_directory)]
+"""The app's caller directory, as a dependency."""
+
+
 async def resolve_caller(request: Request, token: str | None, api_key: str | None) -> Caller | None:
     """The verified, rate-limited caller of this request, or None when no credential came."""
     callers = directory(request)

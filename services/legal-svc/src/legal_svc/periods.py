@@ -19,7 +19,7 @@ class Period:
     end: date | None
 
 
-def _period(
+async def _period(  # async: called inline, not in a worker thread
     start: Annotated[date | None, Query(alias="from", description="first day (inclusive), YYYY-MM-DD")] = None,
     end: Annotated[date | None, Query(alias="to", description="last day (inclusive), YYYY-MM-DD")] = None,
 ) -> Period:

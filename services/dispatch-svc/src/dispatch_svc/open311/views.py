@@ -58,7 +58,7 @@ MAX_RESULTS = 1000
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]+)\](\[\])?$")
 
 
-def _optional_identity(request: Request) -> Identity | None:
+async def _optional_identity(request: Request) -> Identity | None:  # async: called inline, not in a worker thread
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
         return None

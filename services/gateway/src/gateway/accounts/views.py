@@ -10,15 +10,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from gateway.accounts import authority, service
 from gateway.accounts.models import Token, User, UserCreate, UserPublic, UserUpdate
-from gateway.callers import CallerDirectory, CurrentUser, directory
+from gateway.callers import Callers, CurrentUser
 from shared.identity import Role
 from shared.pagination import Page, PageDep, paginate
 from shared.problems import Problem
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-Callers = Annotated[CallerDirectory, Depends(directory)]
 
 
 def _public(user: User) -> UserPublic:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from gateway.accounts import authority
 from gateway.accounts.service import identity_of
 from gateway.apikeys import service
 from gateway.apikeys.models import ApiKey, ApiKeyCreate, ApiKeyIssued, ApiKeyPublic, ApiKeyRevoked
-from gateway.callers import CallerDirectory, CurrentUser, directory
+from gateway.callers import Callers, CurrentUser
 from shared.identity import Role
 from shared.pagination import Page, PageDep, paginate
 from shared.problems import not_found
@@ -68,7 +66,7 @@ async def read_key(key_id: str, db: DatabaseDep, admin: CurrentUser) -> ApiKeyPu
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyRevoked, summary="Revoke an API key")
 async def revoke_key(
-    key_id: str, db: DatabaseDep, admin: CurrentUser, callers: Annotated[CallerDirectory, Depends(directory)]
+    key_id: str, db: DatabaseDep, admin: CurrentUser, callers: Callers
 ) -> ApiKeyRevoked:
     """Stop a key for good: it answers 401 from then on (at once on this gateway, within seconds on others)."""
     authority.require_admin(admin)
