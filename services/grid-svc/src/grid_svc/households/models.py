@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, field_validator
+import sqlmodel
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Index, Integer, UniqueConstraint
-from sqlmodel import Field
 
 from grid_svc.db import GridModel
 
@@ -43,7 +43,7 @@ class HouseholdBase(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    code: str = Field(min_length=1, max_length=40, schema_extra={"pattern": HOUSEHOLD_CODE_PATTERN}, description="household number, unique")
+    code: str = Field(min_length=1, max_length=40, pattern=HOUSEHOLD_CODE_PATTERN, description="household number, unique")
     address: str = Field(min_length=1, max_length=200)
     size: int = Field(1, ge=1, le=50, description="people living in the household")
 
@@ -92,14 +92,14 @@ class Household(GridModel, table=True):
     __tablename__ = "households"
     __table_args__ = (UniqueConstraint("code", name="uq_households_code"), Index("ix_households_unit", "unit_id", "code"))
 
-    code: str = Field(max_length=40)
-    address: str = Field(max_length=200)
+    code: str = sqlmodel.Field(max_length=40)
+    address: str = sqlmodel.Field(max_length=200)
     size: int = 1
-    id: str = Field(primary_key=True, max_length=26)
-    unit_id: str = Field(foreign_key="units.id", max_length=26)
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
     # No foreign key: people point at households through membership, and a cycle of keys would not drop cleanly.
-    head_person_id: str | None = Field(default=None, max_length=26)
-    tags_text: str = Field(default="", max_length=400)
+    head_person_id: str | None = sqlmodel.Field(default=None, max_length=26)
+    tags_text: str = sqlmodel.Field(default="", max_length=400)
     registered_on: date
     dissolved_on: date | None = None
     created_at: datetime
@@ -112,9 +112,9 @@ class HouseholdPlacement(GridModel, table=True):
     __tablename__ = "household_placements"
     __table_args__ = (Index("ix_household_placements_household", "household_id", "starts_on"),)
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    household_id: str = Field(foreign_key="households.id", max_length=26)
-    unit_id: str = Field(foreign_key="units.id", max_length=26)
+    id: int | None = sqlmodel.Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    household_id: str = sqlmodel.Field(foreign_key="households.id", max_length=26)
+    unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
     starts_on: date
     ends_on: date | None = None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, field_validator
+import sqlmodel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Index, UniqueConstraint
-from sqlmodel import Field
 
 from grid_svc.db import GridModel
 from shared.columns import enum_type
@@ -100,14 +100,14 @@ class Person(GridModel, table=True):
         Index("ix_people_household", "household_id"),
     )
 
-    name: str = Field(max_length=50)
-    gender: Gender | None = Field(default=None, sa_column=Column(enum_type(Gender, 8)))
+    name: str = sqlmodel.Field(max_length=50)
+    gender: Gender | None = sqlmodel.Field(default=None, sa_column=Column(enum_type(Gender, 8)))
     birth_date: date | None = None
-    id: str = Field(primary_key=True, max_length=26)
-    unit_id: str = Field(foreign_key="units.id", max_length=26)
-    household_id: str | None = Field(default=None, foreign_key="households.id", max_length=26)
-    phone: str | None = Field(default=None, max_length=20)
-    id_number: str | None = Field(default=None, max_length=18)
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
+    household_id: str | None = sqlmodel.Field(default=None, foreign_key="households.id", max_length=26)
+    phone: str | None = sqlmodel.Field(default=None, max_length=20)
+    id_number: str | None = sqlmodel.Field(default=None, max_length=18)
     created_at: datetime
     updated_at: datetime
 
@@ -155,13 +155,13 @@ class HouseholdMember(GridModel, table=True):
     __tablename__ = "household_members"
     __table_args__ = (Index("ix_household_members_household", "household_id", "joined_on"), Index("ix_household_members_person", "person_id"))
 
-    id: str = Field(primary_key=True, max_length=26)
-    household_id: str = Field(foreign_key="households.id", max_length=26)
-    person_id: str = Field(foreign_key="people.id", max_length=26)
-    relation: Relation = Field(sa_column=Column(enum_type(Relation, 16), nullable=False))
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    household_id: str = sqlmodel.Field(foreign_key="households.id", max_length=26)
+    person_id: str = sqlmodel.Field(foreign_key="people.id", max_length=26)
+    relation: Relation = sqlmodel.Field(sa_column=Column(enum_type(Relation, 16), nullable=False))
     joined_on: date
     left_on: date | None = None
-    left_reason: str | None = Field(default=None, max_length=200)
+    left_reason: str | None = sqlmodel.Field(default=None, max_length=200)
 
 
 class HouseholdMemberPublic(BaseModel):

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+import sqlmodel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Index, Integer, UniqueConstraint
-from sqlmodel import JSON, Field
+from sqlmodel import JSON
 
 from grid_svc.db import GridModel
 from shared.columns import enum_column
@@ -40,7 +41,7 @@ class UnitBase(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": CODE_PATTERN}, description="unique among siblings")
+    code: str = Field(min_length=1, max_length=32, pattern=CODE_PATTERN, description="unique among siblings")
     name: str = Field(min_length=1, max_length=100, description="Chinese name, e.g. 禹王镇")
 
 
@@ -104,16 +105,16 @@ class Unit(GridModel, table=True):
         Index("ix_units_bbox", "min_lng", "max_lng"),
     )
 
-    code: str = Field(max_length=32)
-    name: str = Field(max_length=100)
-    id: str = Field(primary_key=True, max_length=26)
-    level: Level = Field(
+    code: str = sqlmodel.Field(max_length=32)
+    name: str = sqlmodel.Field(max_length=100)
+    id: str = sqlmodel.Field(primary_key=True, max_length=26)
+    level: Level = sqlmodel.Field(
         sa_column=enum_column(Level, length=16)
     )
-    parent_id: str | None = Field(default=None, foreign_key="units.id", max_length=26)
-    path: str = Field(max_length=400)
-    full_code: str = Field(max_length=300, index=True)
-    boundary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    parent_id: str | None = sqlmodel.Field(default=None, foreign_key="units.id", max_length=26)
+    path: str = sqlmodel.Field(max_length=400)
+    full_code: str = sqlmodel.Field(max_length=300, index=True)
+    boundary: dict[str, Any] | None = sqlmodel.Field(default=None, sa_column=Column(JSON))
     centroid_lng: float | None = None
     centroid_lat: float | None = None
     # The boundary's bounding box lets `locate` pick candidates from an index before shapely tests them.
@@ -132,11 +133,11 @@ class UnitPlacement(GridModel, table=True):
     __tablename__ = "unit_placements"
     __table_args__ = (Index("ix_unit_placements_unit", "unit_id", "starts_on"),)
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    unit_id: str = Field(foreign_key="units.id", max_length=26)
-    parent_id: str | None = Field(default=None, max_length=26)
-    path: str = Field(max_length=400)
-    full_code: str = Field(max_length=300)
+    id: int | None = sqlmodel.Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
+    parent_id: str | None = sqlmodel.Field(default=None, max_length=26)
+    path: str = sqlmodel.Field(max_length=400)
+    full_code: str = sqlmodel.Field(max_length=300)
     starts_on: date
     ends_on: date | None = None
 
