@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Column, ForeignKey, Index, String
 from sqlmodel import JSON
 from sqlmodel import Field as TableField  # table columns; API models use pydantic.Field, which enforces `pattern`
@@ -14,6 +14,7 @@ from sqlmodel import Field as TableField  # table columns; API models use pydant
 from dispatch_svc.db import DispatchModel
 from dispatch_svc.orders.states import Action, Status
 from shared.columns import UTCDateTime, enum_type
+from shared.pagination import Page
 
 
 class RequesterKind(StrEnum):
@@ -263,3 +264,31 @@ class OrderDetail(OrderPublic):
     """An order with its history."""
 
     transitions: list[TransitionPublic]
+
+
+class OpenOrders(BaseModel):
+    """A unit's open orders and the overdue ones among them: what the gateway's unit overview needs from dispatch-svc, in one answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "open": {"items": [{"id": "01JD…", "number": "20260310-ABC123", "status": "dispatched",
+                                        "unit_id": "01JD…", "contact_phone": "138****1234", "completion_overdue": False}],
+                             "total": 3, "page": 1, "per_page": 10},
+                    "overdue": {"items": [{"id": "01JD…", "number": "20260302-DEF456", "status": "accepted",
+                                           "unit_id": "01JD…", "contact_phone": "139****5678", "completion_overdue": True}],
+                                "total": 1, "page": 1, "per_page": 10},
+                }
+            ]
+        }
+    )
+
+    open: Page[OrderPublic] = Field(
+        description="orders not yet served (submitted, accepted, dispatched, in_progress, returned) that the caller may see, "
+        "newest first (as `GET /orders?under=&status=<each open status>` answers, phones masked)"
+    )
+    overdue: Page[OrderPublic] = Field(
+        description="the open orders flagged overdue on either clock, newest first "
+        "(as `GET /orders?under=&overdue=true&status=<each open status>` answers, phones masked)"
+    )

@@ -22,6 +22,7 @@ from dispatch_svc.orders.models import (
     Escalation,
     EvaluateBody,
     NoteBody,
+    OpenOrders,
     Order,
     OrderCreate,
     OrderDetail,
@@ -31,7 +32,7 @@ from dispatch_svc.orders.models import (
 )
 from dispatch_svc.orders.overdue import SweepResult
 from dispatch_svc.orders.routing import Routing
-from dispatch_svc.orders.states import Status, allowed_actions
+from dispatch_svc.orders.states import OPEN, Status, allowed_actions
 from dispatch_svc.privacy import phone_for
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
@@ -115,6 +116,33 @@ async def list_orders(
     )
     rows, total = await fetch_page(db, statement, page)
     return page_of(OrderPublic, [fields(row, identity, in_list=True) for row in rows], total, page)
+
+
+# Before `/{order_id}`: routes match in order, and an id never reads "open".
+@router.get("/open", response_model=OpenOrders, summary="A unit's open orders and the overdue ones")
+async def open_orders(
+    db: DatabaseDep,
+    identity: CurrentIdentity,
+    page: PageDep,
+    under: Annotated[str | None, Query(max_length=26, description="only orders in this unit's subtree")] = None,
+) -> OpenOrders:
+    """The orders not yet served and the overdue ones among them, one page of each with its total — what
+    `GET /orders?under=&status=<each open status>` and the same with `overdue=true` answer, under the same
+    scope rules (residents: their own orders; `under` outside the caller's scope is a 404; without it, the
+    caller's whole scope). Open means the statuses the completion clock runs for: submitted, accepted,
+    dispatched, in_progress and returned."""
+    # The subtree is asked once: both pages filter by it.
+    subtree = await grid.list_subtree(db, identity, under)
+    under_path = subtree if under else None
+    statuses = list(OPEN)
+    pages = {}
+    for name, overdue_only in (("open", None), ("overdue", True)):
+        statement = service.list_orders_query(
+            identity=identity, caller_path=subtree, under_path=under_path, statuses=statuses, overdue=overdue_only
+        )
+        rows, total = await fetch_page(db, statement, page)
+        pages[name] = page_of(OrderPublic, [fields(row, identity, in_list=True) for row in rows], total, page)
+    return OpenOrders(**pages)
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="Read an order with its history")
