@@ -167,6 +167,14 @@ async def test_household_move_keeps_history_and_answers_where_it_was(grid, chain
     household = await register_household(client, chain["micro_grid"]["id"], registered_on="2020-01-01")
     moved = await client.post(f"/api/v1/grid/households/{household['id']}/move", json={"unit_id": other_micro["id"], "moved_on": "2023-06-01"}, headers=ADMIN)
     assert moved.status_code == 200 and moved.json()["unit_id"] == other_micro["id"]
+
+    async def listed_under(unit_id: str) -> set[str]:
+        page = (await client.get("/api/v1/grid/households", params={"under": unit_id, "per_page": 200}, headers=ADMIN)).json()
+        return {h["id"] for h in page["items"]}
+
+    # The list finds the household under its new micro grid only.
+    assert household["id"] in await listed_under(other_micro["id"])
+    assert household["id"] not in await listed_under(chain["micro_grid"]["id"])
     event = await events.wait_for(ev.HouseholdMoved.event_type, household["id"])
     assert event == {"household_id": household["id"], "from_unit_id": chain["micro_grid"]["id"], "unit_id": other_micro["id"], "unit_path": other_micro["path"], "moved_on": "2023-06-01"}
 

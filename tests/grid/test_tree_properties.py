@@ -1,11 +1,12 @@
-"""Property-based tests of tree operations through the HTTP API: moves never create cycles, and the
-indexed level counts always equal a brute-force recount of the tree."""
+"""Property-based tests of tree operations through the HTTP API: moves never create cycles, the indexed level
+counts always equal a brute-force recount of the tree, and the households listed under a unit are those of the
+micro grids below it."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from grid.registry_builders import ADMIN, code, create_unit
+from grid.registry_builders import ADMIN, code, create_unit, register_household
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +63,7 @@ async def test_moves_keep_a_tree_and_counts_match_a_recount(grid, fan_out, attem
     ids = list(units)
     parents = {u["id"]: u["parent_id"] for u in units.values()}
     levels = {u["id"]: u["level"] for u in units.values()}
+    homes = {(await register_household(client, i))["id"]: i for i in ids if levels[i] == "micro_grid"}
     for a, b, aim in attempted:
         unit_id = ids[a % len(ids)]
         above = [i for i in ids if LEVELS.index(levels[i]) + 1 == LEVELS.index(levels[unit_id])]
@@ -89,3 +91,7 @@ async def test_moves_keep_a_tree_and_counts_match_a_recount(grid, fan_out, attem
         expected = Counter(levels[d] for d in _descendants(parents, unit_id))
         counts = (await client.get(f"/api/v1/grid/units/{unit_id}/counts", headers=ADMIN)).json()
         assert {level: counts[level] for level in LEVELS} == {level: expected.get(level, 0) for level in LEVELS}
+        below = _descendants(parents, unit_id) | {unit_id}
+        households = (await client.get("/api/v1/grid/households", params={"under": unit_id, "per_page": 200}, headers=ADMIN)).json()
+        assert {h["id"] for h in households["items"]} == {h for h, home in homes.items() if home in below}
+        assert households["total"] == len(households["items"])

@@ -87,16 +87,25 @@ class HouseholdDissolve(BaseModel):
 
 
 class Household(GridModel, table=True):
-    """A stored household. `unit_id` is its current micro grid; placements keep the past ones."""
+    """A stored household. `unit_id` is its current micro grid; placements keep the past ones.
+
+    `unit_path` is that micro grid's materialised path, kept with every move of the household or of a unit above
+    it: a subtree's households are one index range, counted without visiting the units.
+    """
 
     __tablename__ = "households"
-    __table_args__ = (UniqueConstraint("code", name="uq_households_code"), Index("ix_households_unit", "unit_id", "code"))
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_households_code"),
+        Index("ix_households_unit", "unit_id", "code"),
+        Index("ix_households_unit_path", "unit_path", "dissolved_on", postgresql_ops={"unit_path": "text_pattern_ops"}),
+    )
 
     code: str = sqlmodel.Field(max_length=40)
     address: str = sqlmodel.Field(max_length=200)
     size: int = 1
     id: str = sqlmodel.Field(primary_key=True, max_length=26)
     unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
+    unit_path: str = sqlmodel.Field(max_length=400)
     # No foreign key: people point at households through membership, and a cycle of keys would not drop cleanly.
     head_person_id: str | None = sqlmodel.Field(default=None, max_length=26)
     tags_text: str = sqlmodel.Field(default="", max_length=400)

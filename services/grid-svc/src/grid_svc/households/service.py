@@ -116,6 +116,7 @@ async def register_household(session: AsyncSession, *, identity: Identity, data:
         address=data.address,
         size=data.size,
         unit_id=unit.id,
+        unit_path=unit.path,
         tags_text=tags_to_text(data.tags),
         registered_on=data.registered_on or today(),
         created_at=moment,
@@ -211,6 +212,7 @@ async def move_household(
     from_unit_id = household.unit_id
     session.add(HouseholdPlacement(household_id=household.id, unit_id=unit.id, starts_on=moved_on))
     household.unit_id = unit.id
+    household.unit_path = unit.path
     household.updated_at = now()
     # Members and household links follow the household, so scope and reports see it where it lives now.
     await session.execute(update(Person).where(Person.household_id == household.id).values(unit_id=unit.id, updated_at=household.updated_at))
@@ -260,13 +262,9 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
 def households_page(*, subtree: bool, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
     """The household list of one filter shape, built once: rows of households with their head's `head_name`,
     ordered by code. Binds: `subtree` (a `subtree_pattern`), `tag` and `q` (`contains_pattern`s)."""
-    statement = (
-        select(Household.__table__, Person.name.label("head_name"))
-        .join(Unit, Unit.id == Household.unit_id)
-        .outerjoin(Person, Person.id == Household.head_person_id)
-    )
+    statement = select(Household.__table__, Person.name.label("head_name")).outerjoin(Person, Person.id == Household.head_person_id)
     if subtree:
-        statement = statement.where(in_named_subtree(Unit.path))
+        statement = statement.where(in_named_subtree(Household.unit_path))
     if tag:
         statement = statement.where(Household.tags_text.like(bindparam("tag"), escape=LIKE_ESCAPE))
     if q:

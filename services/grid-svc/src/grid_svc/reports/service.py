@@ -170,8 +170,7 @@ def _summary_parts() -> list[Subquery]:
     households = (
         select(func.count().label("households"), func.count(case((linked, 1))).label("households_with_liaison"))
         .select_from(Household)
-        .join(Unit, Unit.id == Household.unit_id)
-        .where(_under(Unit.path), Household.dissolved_on.is_(None), Household.registered_on <= _DAY)
+        .where(_under(Household.unit_path), Household.dissolved_on.is_(None), Household.registered_on <= _DAY)
         .subquery("household_counts")
     )
     teams = (

@@ -362,7 +362,7 @@ class BulkRegistry:
         tags_text = tags_to_text(data.tags)
         row = {
             "id": new_id(), "code": data.code, "address": data.address, "size": data.size, "unit_id": unit.id,
-            "head_person_id": None, "tags_text": tags_text, "registered_on": data.registered_on or today(), "dissolved_on": None,
+            "unit_path": unit.path, "head_person_id": None, "tags_text": tags_text, "registered_on": data.registered_on or today(), "dissolved_on": None,
             "created_at": moment, "updated_at": moment,
         }
         self.pending.households.append(row)

@@ -416,6 +416,13 @@ async def move_unit(
         .execution_options(synchronize_session=False)
     )
     await session.execute(update(Unit).where(Unit.id == unit.id).values(parent_id=parent.id))
+    # The subtree's households keep their micro grid's path (dissolved ones too: they are listed on request).
+    await session.execute(
+        update(Household)
+        .where(in_subtree(Household.unit_path, old_path))
+        .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1))
+        .execution_options(synchronize_session=False)
+    )
     # Every unit of the subtree starts a new period at its new path, in one INSERT … SELECT.
     await session.execute(
         insert(UnitPlacement).from_select(
