@@ -280,14 +280,12 @@ def _scenarios(
         m("gateway hop: grid unit", f"{gateway}/api/v1/grid/units/{ids['village']}", bearer)
     if "views" in groups:
         # Each view's upstream calls, as it makes them (the slowest is the yardstick of the view's target).
-        open_orders = "".join(f"&status={status}" for status in ("submitted", "accepted", "dispatched", "in_progress", "returned"))
         cases_in_progress = "".join(f"&status={status}" for status in ("registered", "accepted", "mediating"))
         dashboard_months = "".join(f"&period={m}" for m in months_between(date.fromisoformat(since), date.fromisoformat(today)))
         direct = {
             "overview": [
                 ("grid unit summary", f"{grid}/api/v1/grid/reports/unit-summary?under={town}"),
-                ("dispatch open orders", f"{dispatch}/api/v1/dispatch/orders?under={town}{open_orders}&per_page=10"),
-                ("dispatch overdue orders", f"{dispatch}/api/v1/dispatch/orders?under={town}&overdue=true{open_orders}&per_page=10"),
+                ("dispatch open and overdue orders", f"{dispatch}/api/v1/dispatch/orders/open?under={town}&per_page=10"),
                 ("legal cases in progress", f"{legal}/api/v1/legal/cases?under={town}{cases_in_progress}&per_page=10"),
                 ("points balances", f"{points}/api/v1/points/balances?under={town}&period={current_period()}&per_page=5"),
             ],

@@ -54,7 +54,7 @@ async def world(backend, broker, tmp_path_factory, kit):
 
     await eventually(replicated)
     yield {"kit": kit, "stack": stack, "client": client, "admin": admin, "transports": transports,
-           "town": town, "village": village, "grid": grid, "member": member, "person": person}
+           "town": town, "village": village, "grid": grid, "micro": micro, "member": member, "person": person}
     await stack.close()
 
 
@@ -73,17 +73,54 @@ async def _direct(world, path: str, **params) -> dict:
     return response.json()
 
 
-async def test_the_overview_asks_grid_once_and_answers_what_grid_answers(world):
-    unit_id = world["grid"]["id"]
+async def test_the_overview_asks_grid_and_dispatch_once_and_answers_what_they_answer(world):
+    client, admin, unit_id = world["client"], world["admin"], world["grid"]["id"]
+
+    async def unit_known() -> bool:
+        return (await client.get(f"/api/v1/dispatch/units/{world['micro']['id']}", headers=admin)).status_code == 200
+
+    await eventually(unit_known)
+    kind = await _post(client, admin, "/api/v1/dispatch/service-types", {
+        "code": f"fix{uuid.uuid4().hex[:6]}", "name": "水电维修", "category": "other", "response_hours": 24, "completion_days": 3})
+    placed = [await _post(client, admin, "/api/v1/dispatch/orders", {
+        "service_type_id": kind["id"], "unit_id": world["micro"]["id"], "description": "水管漏水", "contact_phone": "13812341234"})
+        for _ in range(2)]
+    await _post(client, admin, f"/api/v1/dispatch/orders/{placed[0]['id']}/cancel", {"reason": "不需要了"})
     body, calls = await _calls(world, f"/api/v1/views/units/{unit_id}/overview")
     assert body["degraded"] == []
-    # grid: one summary; dispatch: open and overdue orders; legal: the cases in progress; points: the top members.
-    assert calls == Counter({"grid": 1, "dispatch": 2, "legal": 1, "points": 1})
+    # grid: one summary; dispatch: the open orders and the overdue ones; legal: the cases in progress; points: the top members.
+    assert calls == Counter({"grid": 1, "dispatch": 1, "legal": 1, "points": 1})
+    paths = {domain: [url.path for url in t.urls] for domain, t in world["transports"].items()}
+    assert paths["dispatch"] == ["/api/v1/dispatch/orders/open"]
+    # Each section as the order list answers it, cut to its items and total.
+    open_statuses = ["submitted", "accepted", "dispatched", "in_progress", "returned"]
+    for section, params in (("open_orders", {}), ("overdue_orders", {"overdue": "true"})):
+        listed = await _direct(world, "/api/v1/dispatch/orders", under=unit_id, status=open_statuses, per_page=10, **params)
+        assert body[section] == {"total": listed["total"], "items": listed["items"]}
+    assert [order["id"] for order in body["open_orders"]["items"]] == [placed[1]["id"]]
+    assert body["overdue_orders"] == {"total": 0, "items": []}
     assert body["unit"] == await _direct(world, f"/api/v1/grid/units/{unit_id}")
     assert body["units_below"] == await _direct(world, f"/api/v1/grid/units/{unit_id}/counts")
     assert body["team"] == (await _direct(world, "/api/v1/grid/assignments", unit_id=unit_id, per_page=200))["items"]
     assert body["compliance"] == await _direct(world, "/api/v1/grid/reports/compliance", under=unit_id)
     assert body["households"] == (await _direct(world, "/api/v1/grid/households", under=unit_id, per_page=1))["total"] == 2
+
+
+async def test_without_dispatch_the_overview_names_both_order_sections(world):
+    kit, stack = world["kit"], world["stack"]
+    transports = kit.recording_transports(stack)
+    del transports["dispatch"]
+    gateway = await kit.start_gateway(stack, "gateway-overview-no-dispatch", transports,
+                                      dispatch_url=f"http://127.0.0.1:{free_port()}")
+    headers = await kit.login(gateway.client, **kit.ADMIN)
+    response = await gateway.client.get(f"/api/v1/views/units/{world['grid']['id']}/overview", headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {(d["section"], d["service"], d["reason"]) for d in body["degraded"]} == {
+        ("open_orders", "dispatch", "unreachable"), ("overdue_orders", "dispatch", "unreachable")}
+    assert body["open_orders"] is None and body["overdue_orders"] is None
+    assert body["unit"]["id"] == world["grid"]["id"] and body["cases_in_progress"] == {"total": 0, "items": []}
+    assert Counter({domain: len(t.urls) for domain, t in transports.items()}) == Counter({"grid": 1, "legal": 1, "points": 1})
 
 
 async def test_the_profile_asks_each_service_once_and_answers_what_their_lists_answer(world):

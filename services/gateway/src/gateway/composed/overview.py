@@ -10,11 +10,12 @@ from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of
 from shared.local_time import current_period
 
 CORE_ROLES = ("grid_leader", "grid_worker", "grid_assistant")
-OPEN_ORDER_STATUSES = ["submitted", "accepted", "dispatched", "in_progress", "returned"]
 CASES_IN_PROGRESS = ["registered", "accepted", "mediating"]
 LISTED = 10
 # What grid-svc's unit summary fills: all of it is missing when that one call fails.
 GRID_SECTIONS = ("unit", "units_below", "team", "compliance", "households")
+# What dispatch-svc's open orders fill (it owns which statuses are open): both are missing when that call fails.
+ORDER_SECTIONS = ("open_orders", "overdue_orders")
 
 
 class TeamCompliance(BaseModel):
@@ -78,16 +79,15 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
     """Fetch every section in one concurrent round and assemble the overview.
 
     grid-svc answers the unit, its counts, team and compliance in one summary; the households are
-    the compliance count. Orders, cases and members come from the other three services.
+    the compliance count. dispatch-svc answers the open and the overdue orders in one call; cases and
+    members come from the other two services.
     """
     period = current_period()
     sections = await composer.run(
         [
             Fetch("unit", "grid", "/api/v1/grid/reports/unit-summary", {"under": unit_id}, subject=True, covers=GRID_SECTIONS),
-            Fetch("open_orders", "dispatch", "/api/v1/dispatch/orders",
-                  {"under": unit_id, "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
-            Fetch("overdue_orders", "dispatch", "/api/v1/dispatch/orders",
-                  {"under": unit_id, "overdue": "true", "status": OPEN_ORDER_STATUSES, "per_page": LISTED}, page_of),
+            Fetch("orders", "dispatch", "/api/v1/dispatch/orders/open", {"under": unit_id, "per_page": LISTED},
+                  _order_sections, covers=ORDER_SECTIONS),
             # One page over every status in progress, newest first as legal-svc orders its cases.
             Fetch("cases_in_progress", "legal", "/api/v1/legal/cases",
                   {"under": unit_id, "status": CASES_IN_PROGRESS, "per_page": LISTED}, page_of),
@@ -95,10 +95,12 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
         ]
     )
     registry = sections.pop("unit") or {}
+    orders = sections.pop("orders") or dict.fromkeys(ORDER_SECTIONS)
     team = registry.get("team")
     compliance = registry.get("compliance")
     return UnitOverview(
         **sections,
+        **orders,
         unit=registry.get("unit"),
         units_below=registry.get("units_below"),
         team=team,
@@ -108,3 +110,8 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
         team_compliance=team_compliance(team) if team is not None else None,
         degraded=composer.degraded,
     )
+
+
+def _order_sections(answer: dict[str, Any]) -> dict[str, Any]:
+    # The open orders' two pages, each cut to its items and total as the overview shows them.
+    return {"open_orders": page_of(answer["open"]), "overdue_orders": page_of(answer["overdue"])}
