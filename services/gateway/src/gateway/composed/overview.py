@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of
+from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of, pages_as
 from shared.local_time import current_period
 
 CORE_ROLES = ("grid_leader", "grid_worker", "grid_assistant")
@@ -87,7 +87,7 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
         [
             Fetch("unit", "grid", "/api/v1/grid/reports/unit-summary", {"under": unit_id}, subject=True, covers=GRID_SECTIONS),
             Fetch("orders", "dispatch", "/api/v1/dispatch/orders/open", {"under": unit_id, "per_page": LISTED},
-                  _order_sections, covers=ORDER_SECTIONS),
+                  pages_as(open_orders="open", overdue_orders="overdue"), covers=ORDER_SECTIONS),
             # One page over every status in progress, newest first as legal-svc orders its cases.
             Fetch("cases_in_progress", "legal", "/api/v1/legal/cases",
                   {"under": unit_id, "status": CASES_IN_PROGRESS, "per_page": LISTED}, page_of),
@@ -110,8 +110,3 @@ async def unit_overview(composer: Composer, unit_id: str) -> UnitOverview:
         team_compliance=team_compliance(team) if team is not None else None,
         degraded=composer.degraded,
     )
-
-
-def _order_sections(answer: dict[str, Any]) -> dict[str, Any]:
-    # The open orders' two pages, each cut to its items and total as the overview shows them.
-    return {"open_orders": page_of(answer["open"]), "overdue_orders": page_of(answer["overdue"])}

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of
+from gateway.composed.sections import Composer, DegradedSection, Fetch, items_of, page_of, pages_as
 
 RECENT = 10  # the newest items a section shows: points' and dispatch's summaries give as many
 
@@ -77,8 +77,8 @@ async def member_profile(composer: Composer, member_id: str) -> MemberProfile:
     person_id = member["person_id"]
     rest = await composer.run(
         [
-            Fetch("work", "dispatch", f"/api/v1/dispatch/people/{person_id}/summary", shape=_work_sections,
-                  covers=("orders_served", "lectures_given")),
+            Fetch("work", "dispatch", f"/api/v1/dispatch/people/{person_id}/summary",
+                  shape=pages_as(orders_served="orders", lectures_given="lectures"), covers=("orders_served", "lectures_given")),
             Fetch("mediations", "legal", "/api/v1/legal/cases", {"mediator_person_id": person_id, "per_page": RECENT}, page_of),
         ]
     )
@@ -94,8 +94,3 @@ def _points_sections(summary: dict[str, Any]) -> dict[str, Any]:
     # The member summary's parts, by the profile's names: its entries are a page of the newest 10.
     return {"member": summary["member"], "balance": summary["balance"], "rating": summary["rating"],
             "recent_entries": items_of(summary["entries"])}
-
-
-def _work_sections(summary: dict[str, Any]) -> dict[str, Any]:
-    # The person summary's two pages, each cut to its items and total as the profile shows them.
-    return {"orders_served": page_of(summary["orders"]), "lectures_given": page_of(summary["lectures"])}

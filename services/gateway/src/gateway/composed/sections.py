@@ -39,6 +39,11 @@ def page_of(page: dict[str, Any]) -> dict[str, Any]:
     return {"total": int(page["total"]), "items": page["items"]}
 
 
+def pages_as(**sections: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A shape for an answer holding several pages: each section (keyword) its page (value), cut by `page_of`."""
+    return lambda answer: {section: page_of(answer[key]) for section, key in sections.items()}
+
+
 def items_of(page: dict[str, Any]) -> list[Any]:
     """The items of a paginated answer."""
     return list(page["items"])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
-from pydantic import Field as PydanticField
+import sqlmodel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Index
-from sqlmodel import Field
 
 from points_svc.db import PointsModel
 from points_svc.ledger.models import EntryPublic
@@ -24,15 +23,15 @@ class Member(PointsModel, table=True):
         Index("ix_members_branch", "branch_unit_id", "name"),
     )
 
-    id: str = Field(primary_key=True, max_length=64, description="grid-svc's member id")
-    person_id: str = Field(max_length=64, index=True)
-    name: str = Field(max_length=100)
-    party_org_id: str = Field(max_length=64)
-    org_kind: str = Field(max_length=16)
-    org_unit_id: str = Field(max_length=64)
-    unit_path: str = Field(max_length=400)
-    branch_unit_id: str = Field(max_length=64)
-    town_unit_id: str | None = Field(default=None, max_length=64, index=True)
+    id: str = sqlmodel.Field(primary_key=True, max_length=64, description="grid-svc's member id")
+    person_id: str = sqlmodel.Field(max_length=64, index=True)
+    name: str = sqlmodel.Field(max_length=100)
+    party_org_id: str = sqlmodel.Field(max_length=64)
+    org_kind: str = sqlmodel.Field(max_length=16)
+    org_unit_id: str = sqlmodel.Field(max_length=64)
+    unit_path: str = sqlmodel.Field(max_length=400)
+    branch_unit_id: str = sqlmodel.Field(max_length=64)
+    town_unit_id: str | None = sqlmodel.Field(default=None, max_length=64, index=True)
     joined_on: date
     left_on: date | None = None
     updated_at: datetime
@@ -92,15 +91,15 @@ class MemberSummary(BaseModel):
         }
     )
 
-    member: MemberPublic = PydanticField(description="the member as the roster keeps them (as `GET /members/{id}` answers)")
-    balance: MemberBalance = PydanticField(
+    member: MemberPublic = Field(description="the member as the roster keeps them (as `GET /members/{id}` answers)")
+    balance: MemberBalance = Field(
         description="points in total and per month, all time (as `GET /members/{id}/balance` answers)"
     )
-    entries: Page[EntryPublic] = PydanticField(
+    entries: Page[EntryPublic] = Field(
         description="the newest 10 ledger entries in the caller's scope and their total "
         "(as `GET /entries?member_id=&per_page=10` answers)"
     )
-    rating: RatingPublic | None = PydanticField(
+    rating: RatingPublic | None = Field(
         description="the latest rating in the member's branch: the first of `GET /ratings?branch_unit_id=&member_id=` "
         "(null when none was computed)"
     )
