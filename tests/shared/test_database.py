@@ -1,6 +1,8 @@
-"""Database sessions: reads in autocommit that cannot write, and connections the server closed."""
+"""Database sessions: reads in autocommit that cannot write, the read pool's bound, and connections the server closed."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 import sqlalchemy as sa
@@ -58,6 +60,29 @@ async def test_connections_the_server_closed_are_replaced_without_failing_a_read
         for _ in range(3):
             async with database.session() as session:
                 assert await session.scalar(sa.text("SELECT 2")) == 2
+    finally:
+        await database.dispose()
+        await admin.dispose()
+        await databases.drop_all()
+
+
+async def test_reads_beyond_the_read_pool_wait_for_a_connection_instead_of_opening_more(tmp_path):
+    databases = Databases("postgresql", tmp_path)
+    url = await databases.fresh("read_pool")
+    database, admin = Database(url, read_pool_size=2), Database(url)
+    backends = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    try:
+        async with database.reader.connect() as first, database.reader.connect() as second:
+            for conn in (first, second):
+                assert await conn.scalar(sa.text("SELECT 1")) == 1
+            third = asyncio.create_task(database.fetch_one(sa.text("SELECT 3")))
+            await asyncio.sleep(0.2)  # long enough to open a connection, had the pool allowed one
+            assert not third.done()
+            async with admin.session() as session:
+                assert await session.scalar(backends) == 2  # the admin's own backend is not counted
+        assert (await third)[0] == 3  # it took a connection the two gave back
+        async with admin.session() as session:
+            assert await session.scalar(backends) == 2
     finally:
         await database.dispose()
         await admin.dispose()

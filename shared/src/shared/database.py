@@ -41,7 +41,15 @@ class Database:
     spike latency, so writes in this process are serialised with an asyncio lock.
     """
 
-    def __init__(self, url: str, *, outbox: OutboxWriter | None = None, pool_size: int = 10, max_overflow: int = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        outbox: OutboxWriter | None = None,
+        pool_size: int = 10,
+        max_overflow: int = 5,
+        read_pool_size: int = 4,
+    ) -> None:
         self.outbox = outbox
         self.url = normalise_url(url)
         parsed = make_url(self.url)
@@ -52,17 +60,20 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            # Each pool keeps up to pool_size connections open. Reads never overflow: they are short, so waiting for
-            # a connection is cheap, while an overflow connection is opened and closed again and again under sustained
-            # load (a new PostgreSQL backend each time). So a read must never wait for a second read connection while
-            # holding one. Writes may overflow by max_overflow. At most 2 × pool_size + max_overflow connections.
+            # Reads never overflow: they are short, so waiting for a connection is cheap, while an overflow
+            # connection is opened and closed again and again under sustained load (a new PostgreSQL backend each
+            # time). So a read must never wait for a second read connection while holding one. The read pool is
+            # small on purpose: more reads in flight than the database has cores only make its backends and this
+            # process take turns on the same cores (measured in bench/RESULTS.md). Writes mostly wait on commits,
+            # so their pool is larger and may overflow by max_overflow.
+            # At most read_pool_size + pool_size + max_overflow connections.
             # No pre-ping (a round trip per checkout): a connection the server closed is dropped at checkout, and
             # one that dies in use invalidates its pool and answers that one request 503 (retryable).
-            kwargs.update(pool_size=pool_size, pool_recycle=1800)
-        write_overflow = {} if self.is_sqlite else {"max_overflow": max_overflow}
-        read_overflow = {} if self.is_sqlite else {"max_overflow": 0}
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs, **write_overflow)
-        self.reader: AsyncEngine = create_async_engine(self.url, isolation_level="AUTOCOMMIT", **kwargs, **read_overflow)
+            kwargs["pool_recycle"] = 1800
+        write_pool = {} if self.is_sqlite else {"pool_size": pool_size, "max_overflow": max_overflow}
+        read_pool = {} if self.is_sqlite else {"pool_size": read_pool_size, "max_overflow": 0}
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs, **write_pool)
+        self.reader: AsyncEngine = create_async_engine(self.url, isolation_level="AUTOCOMMIT", **kwargs, **read_pool)
         for engine in (self.engine, self.reader):
             if self.is_sqlite:
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

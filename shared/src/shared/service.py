@@ -75,6 +75,7 @@ def build_service_app(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            read_pool_size=settings.database_read_pool_size,
             outbox=OutboxWriter(tables.outbox, source=settings.event_source, max_bytes=settings.event_max_bytes),
         )
         bus = EventBus(

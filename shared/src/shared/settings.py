@@ -26,8 +26,9 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     environment: Literal["dev", "prod"] = "dev"
     database_url: str = ""
-    # A process has a read pool and a write pool of this size, and the write pool may overflow:
-    # PostgreSQL's max_connections must cover (2 × pool size + overflow) × processes of every service.
+    # A process has a small autocommit read pool and a write pool that may overflow (see shared.database):
+    # PostgreSQL's max_connections must cover (read pool + pool size + overflow) × processes of every service.
+    database_read_pool_size: int = 4
     database_pool_size: int = 10
     database_max_overflow: int = 5
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
