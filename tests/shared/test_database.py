@@ -27,6 +27,18 @@ async def database(backend, tmp_path):
         yield db
 
 
+@pytest.fixture
+async def postgres(tmp_path):
+    """A fresh PostgreSQL database: its URL and an admin handle on it, disposed of and dropped afterwards."""
+    databases = Databases("postgresql", tmp_path)
+    admin = Database(await databases.fresh("db"))
+    try:
+        yield admin.url, admin
+    finally:
+        await admin.dispose()
+        await databases.drop_all()
+
+
 async def test_a_read_session_reads_committed_rows_and_refuses_to_write(database: Database):
     async with database.transaction() as session:
         await session.execute(NOTES.insert().values(id=1, text="kept"))
@@ -41,10 +53,9 @@ async def test_a_read_session_reads_committed_rows_and_refuses_to_write(database
         assert await session.scalar(sa.select(sa.func.count()).select_from(NOTES)) == 1
 
 
-async def test_connections_the_server_closed_are_replaced_without_failing_a_read(tmp_path):
-    databases = Databases("postgresql", tmp_path)
-    url = await databases.fresh("closed")
-    database, admin = Database(url), Database(url)
+async def test_connections_the_server_closed_are_replaced_without_failing_a_read(postgres):
+    url, admin = postgres
+    database = Database(url)
     others = sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
     try:
         async with database.reader.connect() as conn:  # the read pool's one connection, idle after this
@@ -62,14 +73,11 @@ async def test_connections_the_server_closed_are_replaced_without_failing_a_read
                 assert await session.scalar(sa.text("SELECT 2")) == 2
     finally:
         await database.dispose()
-        await admin.dispose()
-        await databases.drop_all()
 
 
-async def test_reads_beyond_the_read_pool_wait_for_a_connection_instead_of_opening_more(tmp_path):
-    databases = Databases("postgresql", tmp_path)
-    url = await databases.fresh("read_pool")
-    database, admin = Database(url, read_pool_size=2), Database(url)
+async def test_reads_beyond_the_read_pool_wait_for_a_connection_instead_of_opening_more(postgres):
+    url, admin = postgres
+    database = Database(url, read_pool_size=2)
     backends = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
     try:
         async with database.reader.connect() as first, database.reader.connect() as second:
@@ -85,5 +93,3 @@ async def test_reads_beyond_the_read_pool_wait_for_a_connection_instead_of_openi
             assert await session.scalar(backends) == 2
     finally:
         await database.dispose()
-        await admin.dispose()
-        await databases.drop_all()
