@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,6 @@ from sqlalchemy import text
 from grid_svc.units.models import Level, Unit
 from grid_svc.units.service import LEVEL_COUNTS
 from shared.ids import new_id
-from shared.scope import subtree_pattern
 
 # 1 county, 5 towns, 50 villages, 500 grids, 5,000 small grids, 95,000 micro grids = 100,556 units.
 FAN_OUT = [("town", 5), ("village", 10), ("grid", 10), ("small_grid", 10), ("micro_grid", 19)]
@@ -61,7 +61,7 @@ async def test_the_tree_has_at_least_100000_units(grid, big_tree):
 async def test_subtree_count_uses_the_path_index(grid, big_tree):
     village = next(row for row in big_tree if row["level"] == "village")
     database = grid.runtime.database
-    statement = LEVEL_COUNTS[Level.VILLAGE].params(subtree=subtree_pattern(village["path"]))
+    statement = LEVEL_COUNTS[Level.VILLAGE].params(subtree=village["path"])
     compiled = statement.compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
     explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
     async with database.session() as session:
@@ -73,3 +73,30 @@ async def test_subtree_count_uses_the_path_index(grid, big_tree):
         assert "Seq Scan" not in plan, plan
     counts = (await grid.client.get(f"/api/v1/grid/units/{village['id']}/counts", headers=ADMIN)).json()
     assert (counts["grid"], counts["small_grid"], counts["micro_grid"]) == (10, 100, 1900)
+
+
+async def test_subtree_count_keeps_its_path_range_in_a_plan_made_without_the_path(grid, big_tree):
+    """A statement run often on one connection is planned without its parameters' values (PostgreSQL's
+    generic plan after five runs; SQLite plans so whenever it prepares): the root's path must still bound
+    the index range, not be a filter over every unit of a level."""
+    village = next(row for row in big_tree if row["level"] == "village")
+    database = grid.runtime.database
+    compiled = LEVEL_COUNTS[Level.VILLAGE].compile(database.engine.sync_engine)
+    values = [village["path"] if name == "subtree" else compiled.params[name] for name in compiled.positiontup]
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            explained = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(values))
+        else:
+            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            await connection.exec_driver_sql(f"PREPARE level_counts AS {compiled}")
+            assert all(set(value) <= set("/_0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghijklmnopqrstuvwxyz") for value in values)
+            arguments = ", ".join(f"'{value}'" for value in values)  # ids and level names: safe to quote as literals
+            explained = await connection.exec_driver_sql(f"EXPLAIN EXECUTE level_counts({arguments})")
+        plan = [str(row[-1]) for row in explained.all()]
+        await connection.rollback()
+    if database.is_sqlite:
+        ranges = [line for line in plan if "ix_units_level_path" in line and "path>? AND path<?" in line]
+    else:
+        ranges = [line for line in plan if "Index Cond" in line and re.search(r"\(path\)::text ~>=~ \(\$\d+\)", line) and "~<~" in line]
+        assert not any("Seq Scan" in line for line in plan), plan
+    assert len(ranges) == 3, "\n".join(plan)  # one range per level below a village: grid, small grid, micro grid

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Label, Row, bindparam, false, select, true
+from sqlalchemy import BindParameter, Boolean, ColumnElement, Label, Row, String, bindparam, false, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, coercions, roles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from shared.database import Database
 from shared.identity import Identity
@@ -32,30 +35,57 @@ def _escaped(text: str) -> str:
     return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", f"{LIKE_ESCAPE}%").replace("_", f"{LIKE_ESCAPE}_")
 
 
-def subtree_pattern(path: str) -> str:
-    """The LIKE pattern of every path in the subtree at `path` (inclusive)."""
-    return _escaped(path) + "%"
-
-
 def contains_pattern(text: str) -> str:
     """The LIKE pattern of values containing `text` literally (use with `escape=LIKE_ESCAPE`)."""
     return f"%{_escaped(text)}%"
 
 
+_MAX_CODE_POINT = 0x10FFFF  # no character's UTF-8 bytes sort after it, so no path under a root reaches root + it
+
+
+class _InSubtree(ColumnElement[bool]):
+    """`path` starts with `root`: the byte range [root, root + U+10FFFF).
+
+    A range, not `LIKE :pattern`: PostgreSQL derives an index range from LIKE only when it sees the
+    pattern while planning, and a prepared statement run more than five times on a connection gets a
+    generic plan that does not (at county size, the subtree counts then filtered a whole level's index
+    entries instead of reading one subtree's range). Both bounds are expressions of the one bound root,
+    so a generic plan keeps the range.
+    """
+
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition already: never rendered as `(...) = 1` where booleans are integers
+    inherit_cache = True
+    _traverse_internals = [("path", InternalTraversal.dp_clauseelement), ("root", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, path: ColumnElement, root: BindParameter) -> None:
+        self.path = coercions.expect(roles.ExpressionElementRole, path)
+        self.root = root
+
+
+@compiles(_InSubtree)
+def _in_subtree_bytewise(element: _InSubtree, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's default BINARY collation compares bytes, so its plain operators give the byte range.
+    path, root = compiler.process(element.path, **kw), compiler.process(element.root, **kw)
+    return f"({path} >= {root} AND {path} < ({root} || char({_MAX_CODE_POINT})))"
+
+
+@compiles(_InSubtree, "postgresql")
+def _in_subtree_pattern_ops(element: _InSubtree, compiler: SQLCompiler, **kw: Any) -> str:
+    # text_pattern_ops' operators (the path indexes' class) compare bytes whatever the column's collation.
+    path, root = compiler.process(element.path, **kw), compiler.process(element.root, **kw)
+    return f"({path} ~>=~ {root} AND {path} ~<~ ({root} || chr({_MAX_CODE_POINT})))"
+
 
 def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: str) -> ColumnElement[bool]:
-    """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive), as an index range.
-
-    The whole LIKE pattern is one bound parameter: SQLite applies its LIKE optimisation only to
-    a plain parameter (not to `:prefix || '%'`), PostgreSQL uses its text_pattern_ops index.
-    """
-    return path_column.like(bindparam(None, subtree_pattern(scope_path), unique=True), escape=LIKE_ESCAPE)
+    """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive), as an index range."""
+    return _InSubtree(path_column, bindparam(None, scope_path, type_=String(), unique=True))
 
 
 def in_named_subtree(path_column: InstrumentedAttribute | ColumnElement, name: str = "subtree") -> ColumnElement[bool]:
-    """`in_subtree` with the pattern left to a named parameter (bind `subtree_pattern(path)`), for statements
+    """`in_subtree` with the root's path left to a named parameter (bind the path itself), for statements
     built once and executed many times."""
-    return path_column.like(bindparam(name), escape=LIKE_ESCAPE)
+    return _InSubtree(path_column, bindparam(name, type_=String()))
 
 
 def scope_condition(

@@ -18,7 +18,7 @@ from dispatch_svc.figures.models import OrderCounts
 from dispatch_svc.lectures.models import Lecture
 from dispatch_svc.orders.models import Order
 from dispatch_svc.orders.states import Status
-from shared.scope import in_named_subtree, in_subtree, subtree_pattern
+from shared.scope import in_named_subtree, in_subtree
 
 # The dashboard statement is built once with named parameters and reused (the subtree is shared.scope's
 # named pattern). Untyped parameters take the type of the column they meet (UTC datetimes included).
@@ -121,6 +121,6 @@ async def dashboard_counts(
     session: AsyncSession, *, unit_path: str, first: date, last: date, start: datetime, end: datetime
 ) -> dict[str, int]:
     """Lectures and attendees, activities and attendees (days first..last) and the order counts ([start, end)), by name."""
-    params = {"subtree": subtree_pattern(unit_path), "first": first, "last": last, "start": start, "end": end}
+    params = {"subtree": unit_path, "first": first, "last": last, "start": start, "end": end}
     row = (await session.execute(_dashboard(), params)).one()
     return {key: int(value or 0) for key, value in row._mapping.items()}

@@ -41,7 +41,6 @@ from shared.scope import (
     in_named_subtree,
     list_subtree,
     path_in_scope,
-    subtree_pattern,
 )
 
 HOUSEHOLD_IN_SCOPE = (
@@ -261,7 +260,7 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
 @cache
 def households_page(*, subtree: bool, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
     """The household list of one filter shape, built once: rows of households with their head's `head_name`,
-    ordered by code. Binds: `subtree` (a `subtree_pattern`), `tag` and `q` (`contains_pattern`s)."""
+    ordered by code. Binds: `subtree` (the root unit's path), `tag` and `q` (`contains_pattern`s)."""
     statement = select(Household.__table__, Person.name.label("head_name")).outerjoin(Person, Person.id == Household.head_person_id)
     if subtree:
         statement = statement.where(in_named_subtree(Household.unit_path))
@@ -290,7 +289,7 @@ async def list_households(
     address contains `q`), ordered by code; 404 when `under` is missing or outside the scope."""
     subtree = await list_subtree(db, UNIT_IN_SCOPE, identity, under)
     query = households_page(subtree=subtree is not None, tag=tag is not None, q=bool(q), include_dissolved=include_dissolved)
-    params = {"subtree": subtree_pattern(subtree) if subtree is not None else None}
+    params = {"subtree": subtree}
     if tag is not None:
         params["tag"] = contains_pattern(f",{tag.value},")
     if q:

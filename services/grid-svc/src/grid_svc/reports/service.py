@@ -23,7 +23,7 @@ from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
 from grid_svc.units.service import get_unit, scope_path_of
 from shared.identity import Identity
 from shared.local_time import today
-from shared.scope import in_named_subtree, subtree_pattern
+from shared.scope import in_named_subtree
 
 MIN_CADRE_GRIDS = 1
 MIN_CADRE_HOUSEHOLDS = 10
@@ -39,7 +39,7 @@ _UNIT_ID = bindparam("unit_id")
 
 
 def _params(under: Unit, day: date) -> dict[str, object]:
-    return {"subtree": subtree_pattern(under.path), "day": day}
+    return {"subtree": under.path, "day": day}
 
 
 def _under(path_column) -> ColumnElement[bool]:  # noqa: ANN001 - a path column

@@ -45,7 +45,6 @@ from shared.scope import (
     in_subtree,
     path_in_scope,
     scope_condition,
-    subtree_pattern,
 )
 
 
@@ -489,7 +488,7 @@ async def level_counts(db: Database, *, identity: Identity, unit_id: str) -> Lev
     """Active units per level strictly under `unit_id`, answered from the path index (two round trips)."""
     unit = await read_unit(db, identity=identity, unit_id=unit_id)
     statement = LEVEL_COUNTS[Level(unit.level)]
-    rows = await db.fetch_all(statement, {"subtree": subtree_pattern(unit.path)}) if statement is not None else []
+    rows = await db.fetch_all(statement, {"subtree": unit.path}) if statement is not None else []
     return LevelCounts(unit_id=unit.id, **{str(level): count for level, count in rows})
 
 

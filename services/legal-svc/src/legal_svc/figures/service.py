@@ -17,7 +17,7 @@ from legal_svc.patrols.models import PatrolIncident, PatrolLog
 from legal_svc.publicity.models import PublicityEvent, PublicityTeam
 from legal_svc.units import subtree_path, units_table
 from shared.identity import Identity
-from shared.scope import in_named_subtree, subtree_pattern
+from shared.scope import in_named_subtree
 
 # The statement is built once per shape (open or closed ends) with named parameters and reused:
 # building it costs the service more than the database spends running it. The subtree is shared.scope's
@@ -110,7 +110,7 @@ def figures_query(open_start: bool, open_end: bool) -> Select:
 
 async def legal_figures(session: AsyncSession, *, identity: Identity, unit_id: str, start: date | None, end: date | None) -> LegalFigures:
     """Every figure of the unit's subtree (the unit must be in the caller's scope)."""
-    params = {"subtree": subtree_pattern(await subtree_path(session, identity, unit_id)), "start": start, "end": end}
+    params = {"subtree": await subtree_path(session, identity, unit_id), "start": start, "end": end}
     row = (await session.execute(figures_query(start is None, end is None), params)).one()
     f = {key: int(value or 0) for key, value in row._mapping.items()}
     return LegalFigures(

@@ -44,7 +44,7 @@ from shared.local_time import next_period, period_of, today
 from shared.outbox import emit
 from shared.pagination import Page, PagedQuery, PageParams, page_of
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import in_named_subtree, path_in_scope, scope_condition, subtree_pattern
+from shared.scope import in_named_subtree, path_in_scope, scope_condition
 
 
 def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … ON CONFLICT construct
@@ -410,7 +410,7 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
 @cache
 def entries_page(*, subtree: bool, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool) -> PagedQuery:
     """The entry list of one filter shape, built once: rows of entries, newest first (ids are time-ordered).
-    Binds: `subtree` (a `subtree_pattern`), `member_id`, `branch_unit_id`, `periods` (a list), `category`,
+    Binds: `subtree` (the root unit's path), `member_id`, `branch_unit_id`, `periods` (a list), `category`,
     `source_kind`."""
     statement = select(Entry.__table__)
     if subtree:
@@ -438,7 +438,7 @@ async def list_entries(
         category=category is not None, source_kind=source_kind is not None,
     )
     params = {
-        "subtree": subtree_pattern(subtree) if subtree is not None else None, "member_id": member_id,
+        "subtree": subtree, "member_id": member_id,
         "branch_unit_id": branch_unit_id, "periods": periods, "category": category, "source_kind": source_kind,
     }
     rows, total = await query.fetch(db, page, {name: value for name, value in params.items() if value is not None})
