@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -14,7 +15,7 @@ from shared.database import Database
 from shared.events import GRID_TOPIC
 from shared.events.grid import UnitCreated
 from shared.kafka import EventBus, ensure_topics
-from shared.outbox import EventTooLarge, OutboxWriter, Relay, emit
+from shared.outbox import EventTooLarge, OutboxWriter, Relay, emit, oldest_claimable
 from shared.tables import platform_tables
 
 
@@ -113,4 +114,39 @@ async def test_an_event_too_large_for_the_broker_is_refused_and_nothing_is_writt
         async with database.session() as session:
             assert await session.scalar(select(func.count()).select_from(tables.outbox)) == before
     finally:
+        await database.dispose()
+
+
+async def test_a_claim_reads_the_unsent_rows_in_order_from_their_index_without_sorting(outbox_db):
+    """Planned without its parameters' values (PostgreSQL's generic plan, as for a statement a relay has run
+    often), the claim still walks the unsent rows' index in `seq` order and stops after a batch: it never
+    sorts every unsent row, however many wait."""
+    url, tables = outbox_db
+    database = Database(url)
+    now = datetime.now(UTC)
+    rows = [
+        dict(event_id=f"plan{i:05d}", topic=GRID_TOPIC, key="k", event_type="t", payload="{}", created_at=now, attempts=0,
+             sent_at=now if i % 3 else None)
+        for i in range(3_000)
+    ]
+    compiled = oldest_claimable(tables.outbox, now, 25).compile(database.engine.sync_engine)
+    values = tuple(compiled.params[name] for name in compiled.positiontup)
+    try:
+        async with database.transaction() as session:
+            await session.execute(tables.outbox.insert(), rows)
+        async with database.engine.connect() as connection:
+            await connection.exec_driver_sql("ANALYZE outbox")
+            if database.is_sqlite:
+                plan = [row[-1] for row in await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values)]
+            else:
+                await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+                await connection.exec_driver_sql(f"PREPARE claim AS {compiled}")
+                arguments = ", ".join(f"'{v.isoformat()}'" if isinstance(v, datetime) else str(int(v)) for v in values)
+                plan = [row[0] for row in await connection.exec_driver_sql(f"EXPLAIN EXECUTE claim({arguments})")]
+            await connection.rollback()
+        assert any("ix_outbox_unsent" in line for line in plan), plan
+        assert not any("Sort" in line or "TEMP B-TREE" in line for line in plan), plan
+    finally:
+        async with database.transaction() as session:
+            await session.execute(tables.outbox.delete().where(tables.outbox.c.event_id.like("plan%")))
         await database.dispose()
