@@ -261,7 +261,10 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
 def households_page(*, subtree: bool, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
     """The household list of one filter shape, built once: rows of households with their head's `head_name`,
     ordered by code. Binds: `subtree` (the root unit's path), `tag` and `q` (`contains_pattern`s)."""
-    statement = select(Household.__table__, Person.name.label("head_name")).outerjoin(Person, Person.id == Household.head_person_id)
+    # A correlated lookup, not a join: PostgreSQL evaluates it after the sort and limit, for the page's rows
+    # only (joined, every household of the subtree looked up its head before the page was cut).
+    head_name = select(Person.name).where(Person.id == Household.head_person_id).scalar_subquery().label("head_name")
+    statement = select(Household.__table__, head_name)
     if subtree:
         statement = statement.where(in_named_subtree(Household.unit_path))
     if tag:
