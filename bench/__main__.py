@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -177,9 +178,14 @@ def run(
         key_file = var / "demo-county-key"
         key_file.unlink(missing_ok=True)
         loader = Loader(LoadOptions(gateway=gateway, sizes=sizes, key_file=key_file, concurrency=8), log=typer.echo)
+        analyzer = _Analyzer(list(urls.values()))
+        if analyzer.needed():
+            typer.echo(f"the server's autovacuum is off: ANALYZE every {analyzer.every:.0f}s while loading, as it would")
+            analyzer.start()
         try:
             loaded = loader.run()
         finally:
+            analyzer.stop()
             loader.close()
         counts = describe(sizes)
         context["data"] = {"counts": counts, "seconds": loaded.seconds, "households_per_s": counts["households"] / loaded.seconds}
@@ -239,6 +245,42 @@ async def _analyze(url: str) -> None:
             await conn.execute(text("ANALYZE"))
     finally:
         await database.dispose()
+
+
+async def _autovacuum_on(url: str) -> bool:
+    database = Database(url)
+    try:
+        async with database.reader.connect() as conn:
+            return (await conn.scalar(text("SHOW autovacuum"))) == "on"
+    finally:
+        await database.dispose()
+
+
+class _Analyzer(threading.Thread):
+    """ANALYZE of every database at a fixed interval while the data loads, standing in for autovacuum's
+    (about once a minute in production) on a server that has it off: otherwise the statistics of the empty
+    databases last the whole load, and statements the services prepared early keep plans made for empty tables."""
+
+    def __init__(self, urls: list[str], every: float = 30.0) -> None:
+        super().__init__(name="bench-analyze", daemon=True)
+        self.urls = urls
+        self.every = every
+        self._done = threading.Event()
+
+    def needed(self) -> bool:
+        """True when the server's own autovacuum is off."""
+        return not asyncio.run(_autovacuum_on(self.urls[0]))
+
+    def run(self) -> None:
+        while not self._done.wait(self.every):
+            for url in self.urls:
+                asyncio.run(_analyze(url))
+
+    def stop(self) -> None:
+        """Stop after the ANALYZE under way, if any."""
+        self._done.set()
+        if self.is_alive():
+            self.join()
 
 
 def _pin(stack: ProcessStack, *, core: int) -> None:
