@@ -974,6 +974,9 @@ class TownLoad:
             (self.plan.villages[1], "drum_training", drum_id, "锣鼓培训", "culture", "村文化活动中心"),
         ):
             households = rng.sample(village.households, min(6, len(village.households)))
+            # dispatch-svc refuses an order from a household its replica does not hold yet.
+            self._wait_for_households(self.household_ids[household.code] for household in households)
+            self._wait_for_people(self.pid(household.people[0]) for household in households)
             order_ids: list[str] = []
             submitted: list[str] = []
             for n, household in enumerate(households):
