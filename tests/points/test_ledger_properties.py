@@ -1,5 +1,6 @@
 """Property-based: over random sequences of records, reversals, caps and notices, every member's
-balance equals the sum of their entries, the ledger agrees with a simple model, and every chain holds.
+balance equals the sum of their entries, each unit's tallies count its entries, the ledger agrees
+with a simple model, and every chain holds.
 
 Runs the service's use cases on a real database (SQLite and PostgreSQL); each example builds a
 fresh branch, so examples share one migrated database.
@@ -22,7 +23,7 @@ from points_svc.consumers import on_member_joined
 from points_svc.db import MIGRATIONS, grid, platform
 from points_svc.ledger import service as ledger
 from points_svc.ledger.balances import entries_sum
-from points_svc.ledger.models import Balance, Entry, EntryCreate
+from points_svc.ledger.models import Balance, Entry, EntryCreate, EntryTally
 from points_svc.notices import service as notices
 from points_svc.notices.models import NoticeLine, NoticeOpen
 from points_svc.rules.models import RuleCreate
@@ -176,6 +177,13 @@ async def _scenario(url: str, points: int, cap: int, operations: list[tuple]) ->
                         model[p] += v
                 assert {p: v for p, v in by_period.items()} == {p: v for p, v in model.items() if p in by_period or v}
                 assert sum(by_period.values()) == await entries_sum(session, member_id=member["id"])
+            counted = {(path, period): n for path, period, n in (await session.execute(
+                select(Entry.unit_path, Entry.period, func.count()).where(Entry.branch_unit_id == village).group_by(Entry.unit_path, Entry.period)
+            )).all()}
+            tallied = {(path, period): n for path, period, n in (await session.execute(
+                select(EntryTally.unit_path, EntryTally.period, EntryTally.entries).where(EntryTally.unit_path.in_({p for p, _ in counted}))
+            )).all()}
+            assert tallied == counted
             report = await ledger.verify_branch(session, branch_unit_id=village)
             assert report.ok, report
     finally:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Label, Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.database import Database
@@ -90,6 +90,16 @@ async def paginate_rows(session: AsyncSession, statement: Select, params: PagePa
     return list(rows), int(total or 0)
 
 
+def _window(statement: Select) -> Select:
+    """`statement` cut to one page (bind `limit` and `offset`)."""
+    return statement.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+
+
+def _total(count: Select) -> Label:
+    """`count` as the `total` column of a page's rows, with its own FROM (never correlated to the outer rows)."""
+    return count.correlate(None).scalar_subquery().label("total")
+
+
 @dataclass(frozen=True)
 class PagedQuery:
     """A list statement built once, to be run one page at a time on the hot path.
@@ -102,11 +112,21 @@ class PagedQuery:
     count: Select
 
     @classmethod
-    def of(cls, statement: Select) -> PagedQuery:
-        """Page `statement` (already ordered, with named `bindparam`s for its filters)."""
-        count = count_of(statement)
-        total = count.correlate(None).scalar_subquery().label("total")  # its own FROM, never the outer rows
-        return cls(rows=statement.add_columns(total).limit(bindparam("limit")).offset(bindparam("offset")), count=count)
+    def of(cls, statement: Select, *, count: Select | None = None) -> PagedQuery:
+        """Page `statement` (already ordered, with named `bindparam`s for its filters). `count` answers the
+        total another way (from kept totals, say) with the same binds; by default the rows are counted."""
+        count = count if count is not None else count_of(statement)
+        return cls(rows=_window(statement.add_columns(_total(count))), count=count)
+
+    @classmethod
+    def by_keys(cls, statement: Select, key: ColumnElement, *, count: Select | None = None) -> PagedQuery:
+        """Like `of`, but the page's keys are picked first by the statement reduced to `key`, then their rows
+        are read (a deferred join). For an order an index holds with the key, under conditions on that index:
+        the planner then walks the index alone, where ordering whole rows it may walk the primary key and
+        filter every row it passes."""
+        keys = _window(statement.with_only_columns(key))
+        count = count if count is not None else count_of(statement)
+        return cls(rows=statement.where(key.in_(keys)).add_columns(_total(count)), count=count)
 
     async def fetch(self, db: Database, page: PageParams, params: Mapping[str, Any]) -> tuple[Sequence[Row], int]:
         """One page of rows and the total across all pages."""

@@ -3,7 +3,7 @@
 from points_svc.appraisals.models import Appraisal, AppraisalCandidate, AppraisalObjection
 from points_svc.deeds.models import Deed
 from points_svc.households.models import Household
-from points_svc.ledger.models import Balance, ChainHead, Entry
+from points_svc.ledger.models import Balance, ChainHead, Entry, EntryTally
 from points_svc.members.models import Member
 from points_svc.notices.models import Notice, NoticeLine, Objection
 from points_svc.ratings.models import Rating, RatingScheme
@@ -17,6 +17,7 @@ __all__ = [
     "ChainHead",
     "Deed",
     "Entry",
+    "EntryTally",
     "Household",
     "Member",
     "Notice",

@@ -39,6 +39,8 @@ class Entry(PointsModel, table=True):
         Index("ix_entries_unit_path", "unit_path", postgresql_ops={"unit_path": "text_pattern_ops"}),
         Index("ix_entries_member_period", "member_id", "period"),
         Index("ix_entries_branch_period", "branch_unit_id", "period"),
+        # A town's entries newest first, read in order: a list under a town stops after its page.
+        Index("ix_entries_town_id", "town_unit_id", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=26)
@@ -96,6 +98,22 @@ class Balance(PointsModel, table=True):
     member_id: str = Field(primary_key=True, max_length=64)
     period: str = Field(primary_key=True, max_length=7)
     points: int
+    entries: int
+
+
+class EntryTally(PointsModel, table=True):
+    """How many entries a unit's members have in a month, kept with every entry (by construction, their count):
+    a list's total is the sum of a few tallies instead of a count of every entry it spans."""
+
+    __tablename__ = "entry_tallies"
+    __table_args__ = (
+        Index("ix_entry_tallies_path", "unit_path", postgresql_ops={"unit_path": "text_pattern_ops"}),
+        Index("ix_entry_tallies_town_period", "town_unit_id", "period"),
+    )
+
+    unit_path: str = Field(primary_key=True, max_length=400, description="the entries' unit_path")
+    period: str = Field(primary_key=True, max_length=7)
+    town_unit_id: str | None = Field(default=None, max_length=64, description="the entries' town_unit_id")
     entries: int
 
 

@@ -28,6 +28,7 @@ from points_svc.ledger.models import (
     EntryBrief,
     EntryCreate,
     EntryPublic,
+    EntryTally,
     SourceKind,
     VerifyReport,
 )
@@ -35,7 +36,7 @@ from points_svc.members.models import Member
 from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
 from points_svc.rules.models import Category, Rule
-from points_svc.tree import branch_of
+from points_svc.tree import branch_of, path_ids
 from shared.database import Database
 from shared.events.points import EntryRecorded, EntryReversed
 from shared.identity import Identity
@@ -97,7 +98,7 @@ async def _member_rule_total(session: AsyncSession, *, member_id: str, rule_id: 
 
 
 async def _append(session: AsyncSession, *, fields: dict, branch_path: str) -> Entry:
-    """Link the entry to its branch's chain, store it, move the head, and keep the balance."""
+    """Link the entry to its branch's chain, store it, move the head, and keep the totals."""
     last_seq, last_hash = await lock_chain(session, branch_unit_id=fields["branch_unit_id"], branch_path=branch_path)
     fields = {**fields, "id": new_id(), "branch_seq": last_seq + 1, "created_at": datetime.now(UTC)}
     digest = entry_hash(fields, last_hash)
@@ -109,16 +110,35 @@ async def _append(session: AsyncSession, *, fields: dict, branch_path: str) -> E
         .where(ChainHead.branch_unit_id == entry.branch_unit_id)
         .values(last_seq=entry.branch_seq, last_hash=digest, updated_at=entry.created_at)
     )
-    insert = _insert(session)
-    statement = insert(Balance.__table__).values(member_id=entry.member_id, period=entry.period, points=entry.points, entries=1)
+    await _keep_totals(session, [fields])
+    return entry
+
+
+async def _keep_totals(session: AsyncSession, entries: list[dict]) -> None:
+    """Add appended entries to their members' balances and their units' tallies (in key order, so two
+    writers never wait on each other's rows in a circle)."""
+    balances: dict[tuple[str, str], list[int]] = {}
+    tallies: dict[tuple[str, str], list] = {}
+    for fields in entries:
+        balance = balances.setdefault((fields["member_id"], fields["period"]), [0, 0])
+        balance[0] += fields["points"]
+        balance[1] += 1
+        tallies.setdefault((fields["unit_path"], fields["period"]), [fields["town_unit_id"], 0])[1] += 1
+    upsert = _insert(session)(Balance.__table__)
     table = Balance.__table__
     await session.execute(
-        statement.on_conflict_do_update(
+        upsert.on_conflict_do_update(
             index_elements=["member_id", "period"],
-            set_={"points": table.c.points + statement.excluded.points, "entries": table.c.entries + 1},
-        )
+            set_={"points": table.c.points + upsert.excluded.points, "entries": table.c.entries + upsert.excluded.entries},
+        ),
+        [{"member_id": m, "period": p, "points": points, "entries": count} for (m, p), (points, count) in sorted(balances.items())],
     )
-    return entry
+    upsert = _insert(session)(EntryTally.__table__)
+    table = EntryTally.__table__
+    await session.execute(
+        upsert.on_conflict_do_update(index_elements=["unit_path", "period"], set_={"entries": table.c.entries + upsert.excluded.entries}),
+        [{"unit_path": u, "period": p, "town_unit_id": town, "entries": count} for (u, p), (town, count) in sorted(tallies.items())],
+    )
 
 
 def check_deed(*, member: Member, rule: Rule, occurred_on: date, evidence: list[str]) -> None:
@@ -307,9 +327,8 @@ async def _rule_totals(session: AsyncSession, *, members: list[str], rules: list
 
 
 async def _append_many(session: AsyncSession, accepted: list[tuple[dict, str]], heads: dict[str, tuple[int, str]]) -> list[EntryBrief]:
-    """Link checked entries to their branches' chains in order, insert them in batches, move the heads, keep the balances."""
+    """Link checked entries to their branches' chains in order, insert them in batches, move the heads, keep the totals."""
     rows: list[dict] = []
-    balances: dict[tuple[str, str], list[int]] = {}
     for fields, _ in accepted:
         branch_id = fields["branch_unit_id"]
         last_seq, last_hash = heads[branch_id]
@@ -317,9 +336,6 @@ async def _append_many(session: AsyncSession, accepted: list[tuple[dict, str]], 
         digest = entry_hash(fields, last_hash)
         rows.append({**fields, "prev_hash": last_hash, "hash": digest})
         heads[branch_id] = (last_seq + 1, digest)
-        balance = balances.setdefault((fields["member_id"], fields["period"]), [0, 0])
-        balance[0] += fields["points"]
-        balance[1] += 1
     await session.execute(insert(Entry.__table__), rows)
     moment = datetime.now(UTC)
     touched = {row["branch_unit_id"] for row in rows}
@@ -329,15 +345,7 @@ async def _append_many(session: AsyncSession, accepted: list[tuple[dict, str]], 
         .values(last_seq=bindparam("seq"), last_hash=bindparam("digest"), updated_at=moment),
         [{"branch": b, "seq": heads[b][0], "digest": heads[b][1]} for b in sorted(touched)],
     )
-    upsert = _insert(session)(Balance.__table__)
-    table = Balance.__table__
-    await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["member_id", "period"],
-            set_={"points": table.c.points + upsert.excluded.points, "entries": table.c.entries + upsert.excluded.entries},
-        ),
-        [{"member_id": m, "period": p, "points": points, "entries": count} for (m, p), (points, count) in balances.items()],
-    )
+    await _keep_totals(session, rows)
     for row in rows:
         emit(
             session,
@@ -408,38 +416,58 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
 
 
 @cache
-def entries_page(*, subtree: bool, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool) -> PagedQuery:
+def entries_page(*, within: str | None, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool) -> PagedQuery:
     """The entry list of one filter shape, built once: rows of entries, newest first (ids are time-ordered).
-    Binds: `subtree` (the root unit's path), `member_id`, `branch_unit_id`, `periods` (a list), `category`,
-    `source_kind`."""
+
+    `within`: None (everywhere), "town" (bind `town_unit_id`: a town's entries, read newest first from their
+    own index) or "subtree" (bind `subtree`, the root unit's path). Other binds: `member_id`,
+    `branch_unit_id`, `periods` (a list), `category`, `source_kind`. Filtered by place and months only, the
+    total is summed from the units' tallies; other filters count the entries themselves.
+    """
     statement = select(Entry.__table__)
-    if subtree:
+    count = select(func.coalesce(func.sum(EntryTally.entries), 0))
+    if within == "town":
+        statement = statement.where(Entry.town_unit_id == bindparam("town_unit_id"))
+        count = count.where(EntryTally.town_unit_id == bindparam("town_unit_id"))
+    elif within == "subtree":
         statement = statement.where(in_named_subtree(Entry.unit_path))
+        count = count.where(in_named_subtree(EntryTally.unit_path))
+    if periods:
+        statement = statement.where(Entry.period.in_(bindparam("periods", expanding=True)))
+        count = count.where(EntryTally.period.in_(bindparam("periods", expanding=True)))
     if member:
         statement = statement.where(Entry.member_id == bindparam("member_id"))
     if branch:
         statement = statement.where(Entry.branch_unit_id == bindparam("branch_unit_id"))
-    if periods:
-        statement = statement.where(Entry.period.in_(bindparam("periods", expanding=True)))
     if category:
         statement = statement.where(Entry.category == bindparam("category"))
     if source_kind:
         statement = statement.where(Entry.source_kind == bindparam("source_kind"))
-    return PagedQuery.of(statement.order_by(Entry.id.desc()))
+    statement = statement.order_by(Entry.id.desc())
+    count = count if not (member or branch or category or source_kind) else None
+    if within == "town":
+        # The page's ids come from the town's (town_unit_id, id) index alone: ordering whole rows, the planner
+        # walks the primary key instead and filters every later entry it passes (a county's others, for an old town).
+        return PagedQuery.by_keys(statement, Entry.id, count=count)
+    return PagedQuery.of(statement, count=count)
 
 
 async def list_entries(
     db: Database, *, page: PageParams, subtree: str | None, member_id: str | None = None, branch_unit_id: str | None = None,
     periods: list[str] | None = None, category: Category | None = None, source_kind: SourceKind | None = None,
 ) -> Page[EntryPublic]:
-    """One page of the entries in the subtree at `subtree` (None: everywhere) with the given filters, newest first."""
+    """One page of the entries in the subtree at `subtree` (None: everywhere) with the given filters, newest first.
+
+    A town's subtree is asked by the town's id, which every entry recorded under the town carries."""
+    ids = path_ids(subtree) if subtree is not None else []
+    within = None if subtree is None else "town" if len(ids) == 2 else "subtree"
     query = entries_page(
-        subtree=subtree is not None, member=member_id is not None, branch=branch_unit_id is not None, periods=bool(periods),
+        within=within, member=member_id is not None, branch=branch_unit_id is not None, periods=bool(periods),
         category=category is not None, source_kind=source_kind is not None,
     )
     params = {
-        "subtree": subtree, "member_id": member_id,
-        "branch_unit_id": branch_unit_id, "periods": periods, "category": category, "source_kind": source_kind,
+        "subtree": subtree if within == "subtree" else None, "town_unit_id": ids[1] if within == "town" else None,
+        "member_id": member_id, "branch_unit_id": branch_unit_id, "periods": periods, "category": category, "source_kind": source_kind,
     }
     rows, total = await query.fetch(db, page, {name: value for name, value in params.items() if value is not None})
     return page_of(EntryPublic, rows, total, page)
