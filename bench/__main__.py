@@ -191,9 +191,10 @@ def run(
         context["data"] = {"counts": counts, "seconds": loaded.seconds, "households_per_s": counts["households"] / loaded.seconds}
         typer.echo(f"loaded in {loaded.seconds:.0f}s ({counts['households'] / loaded.seconds:.1f} households/s)")
         time.sleep(5)  # let the last events settle before measuring
-        # A freshly loaded database has no planner statistics until autovacuum gets to it; production ones have.
+        # A freshly loaded database has no planner statistics, and no visibility map for index-only scans, until
+        # autovacuum gets to it; production ones have both.
         for url in urls.values():
-            asyncio.run(_analyze(url))
+            asyncio.run(_run_statement(url, "VACUUM (ANALYZE)"))
         admin_api = login(gateway, accounts.ADMIN_USERNAME, accounts.ADMIN_PASSWORD)
         town0 = loaded.towns[0]
         ids = _discover(admin_api, town0.unit_id, town0.first_village_id or town0.unit_id)
@@ -238,22 +239,24 @@ def run(
             asyncio.run(drop_postgres_database(url))
 
 
-async def _analyze(url: str) -> None:
+async def _run_statement(url: str, statement: str) -> Any:
+    """Run one statement on its own connection, outside a transaction (as VACUUM must); its first value, if any."""
     database = Database(url)
     try:
         async with database.reader.connect() as conn:
-            await conn.execute(text("ANALYZE"))
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
     finally:
         await database.dispose()
+
+
+async def _analyze(url: str) -> None:
+    await _run_statement(url, "ANALYZE")
 
 
 async def _autovacuum_on(url: str) -> bool:
-    database = Database(url)
-    try:
-        async with database.reader.connect() as conn:
-            return (await conn.scalar(text("SHOW autovacuum"))) == "on"
-    finally:
-        await database.dispose()
+    return await _run_statement(url, "SHOW autovacuum") == "on"
 
 
 class _Analyzer(threading.Thread):
