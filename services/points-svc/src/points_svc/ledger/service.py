@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import cache
+from typing import Literal
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -416,7 +417,9 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
 
 
 @cache
-def entries_page(*, within: str | None, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool) -> PagedQuery:
+def entries_page(
+    *, within: Literal["town", "subtree"] | None, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool
+) -> PagedQuery:
     """The entry list of one filter shape, built once: rows of entries, newest first (ids are time-ordered).
 
     `within`: None (everywhere), "town" (bind `town_unit_id`: a town's entries, read newest first from their
