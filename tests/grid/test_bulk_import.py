@@ -333,6 +333,12 @@ async def test_a_roster_registers_the_same_records_and_events_in_bulk_as_row_by_
     assert fast["events"] == reference["events"]
     types = [t.rsplit(".", 2)[-2] for t, _ in fast["events"]]
     assert types.count("registered") == 5 and types.count("joined") == 10 + 1 + 4 and types.count("linked") == 7
+    # Both paths give a household its town, which a list under the town reads.
+    under_town = [
+        (await grid.client.get("/api/v1/grid/households", params={"under": r.town["town"]["id"], "per_page": 200}, headers=ADMIN)).json()
+        for r in (bulk, one_by_one)
+    ]
+    assert under_town[0]["total"] == under_town[1]["total"] == len(under_town[0]["items"]) >= 5
 
     mine, theirs = await exported(grid, bulk), await exported(grid, one_by_one)
     assert json.loads(bulk.translate(one_by_one, json.dumps(mine, sort_keys=True))) == theirs

@@ -27,6 +27,17 @@ def child_path(parent_path: str | None, unit_id: str) -> str:
     return f"{parent_path or '/'}{unit_id}/"
 
 
+def path_ids(path: str) -> list[str]:
+    """The unit ids of a path, root first."""
+    return [part for part in path.split("/") if part]
+
+
+def town_of(path: str) -> str | None:
+    """The town a unit lies in (None for a county): the tree starts at a county, so a path's second id is its town."""
+    ids = path_ids(path)
+    return ids[1] if len(ids) >= 2 else None
+
+
 # A path no unit has (paths start with one '/'): the subtree a caller with an unknown scope unit may list.
 NOWHERE = "//"
 

@@ -6,16 +6,7 @@ second id of a path is the town and the third the village (the party branch's un
 
 from __future__ import annotations
 
-
-def path_ids(path: str) -> list[str]:
-    """The unit ids of a path, root first."""
-    return [part for part in path.split("/") if part]
-
-
-def town_of(path: str) -> str | None:
-    """The town a unit lies in (None for a county)."""
-    ids = path_ids(path)
-    return ids[1] if len(ids) >= 2 else None
+from shared.scope import path_ids
 
 
 def branch_of(path: str) -> tuple[str, str]:

@@ -90,7 +90,8 @@ class Household(GridModel, table=True):
     """A stored household. `unit_id` is its current micro grid; placements keep the past ones.
 
     `unit_path` is that micro grid's materialised path, kept with every move of the household or of a unit above
-    it: a subtree's households are one index range, counted without visiting the units.
+    it: a subtree's households are one index range, counted without visiting the units. `town_unit_id` is the
+    path's town, kept with it: a town's households are read in code order from their own index.
     """
 
     __tablename__ = "households"
@@ -98,6 +99,8 @@ class Household(GridModel, table=True):
         UniqueConstraint("code", name="uq_households_code"),
         Index("ix_households_unit", "unit_id", "code"),
         Index("ix_households_unit_path", "unit_path", "dissolved_on", postgresql_ops={"unit_path": "text_pattern_ops"}),
+        # Its leaves hold dissolved_on on PostgreSQL: a town's count reads the index alone.
+        Index("ix_households_town_code", "town_unit_id", "code", "id", postgresql_include=["dissolved_on"]),
     )
 
     code: str = sqlmodel.Field(max_length=40)
@@ -106,6 +109,7 @@ class Household(GridModel, table=True):
     id: str = sqlmodel.Field(primary_key=True, max_length=26)
     unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
     unit_path: str = sqlmodel.Field(max_length=400)
+    town_unit_id: str | None = sqlmodel.Field(default=None, max_length=26)
     # No foreign key: people point at households through membership, and a cycle of keys would not drop cleanly.
     head_person_id: str | None = sqlmodel.Field(default=None, max_length=26)
     tags_text: str = sqlmodel.Field(default="", max_length=400)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
+from typing import Literal
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +41,9 @@ from shared.scope import (
     fetch_in_scope,
     in_named_subtree,
     list_subtree,
+    path_ids,
     path_in_scope,
+    town_of,
 )
 
 HOUSEHOLD_IN_SCOPE = (
@@ -116,6 +119,7 @@ async def register_household(session: AsyncSession, *, identity: Identity, data:
         size=data.size,
         unit_id=unit.id,
         unit_path=unit.path,
+        town_unit_id=town_of(unit.path),
         tags_text=tags_to_text(data.tags),
         registered_on=data.registered_on or today(),
         created_at=moment,
@@ -212,6 +216,7 @@ async def move_household(
     session.add(HouseholdPlacement(household_id=household.id, unit_id=unit.id, starts_on=moved_on))
     household.unit_id = unit.id
     household.unit_path = unit.path
+    household.town_unit_id = town_of(unit.path)
     household.updated_at = now()
     # Members and household links follow the household, so scope and reports see it where it lives now.
     await session.execute(update(Person).where(Person.household_id == household.id).values(unit_id=unit.id, updated_at=household.updated_at))
@@ -258,14 +263,19 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
 
 
 @cache
-def households_page(*, subtree: bool, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
+def households_page(*, within: Literal["town", "subtree"] | None, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
     """The household list of one filter shape, built once: rows of households with their head's `head_name`,
-    ordered by code. Binds: `subtree` (the root unit's path), `tag` and `q` (`contains_pattern`s)."""
+    ordered by code. `within`: None (everywhere), "town" (bind `town_unit_id`: read in code order from the
+    town's own index) or "subtree" (bind `subtree`, the root unit's path). Binds `tag` and `q` (`contains_pattern`s)."""
     # A correlated lookup, not a join: PostgreSQL evaluates it after the sort and limit, for the page's rows
     # only (joined, every household of the subtree looked up its head before the page was cut).
     head_name = select(Person.name).where(Person.id == Household.head_person_id).scalar_subquery().label("head_name")
     statement = select(Household.__table__, head_name)
-    if subtree:
+    if within == "town":
+        # Under a subtree's range the planner walks every household in code order and filters, past all of
+        # the county's other towns when this one's codes sort late; the town's index holds its own in order.
+        statement = statement.where(Household.town_unit_id == bindparam("town_unit_id"))
+    elif within == "subtree":
         statement = statement.where(in_named_subtree(Household.unit_path))
     if tag:
         statement = statement.where(Household.tags_text.like(bindparam("tag"), escape=LIKE_ESCAPE))
@@ -291,8 +301,10 @@ async def list_households(
     """One page of the households in the caller's scope (optionally under a unit, with a tag, whose code or
     address contains `q`), ordered by code; 404 when `under` is missing or outside the scope."""
     subtree = await list_subtree(db, UNIT_IN_SCOPE, identity, under)
-    query = households_page(subtree=subtree is not None, tag=tag is not None, q=bool(q), include_dissolved=include_dissolved)
-    params = {"subtree": subtree}
+    ids = path_ids(subtree) if subtree is not None else []
+    within = None if subtree is None else "town" if len(ids) == 2 else "subtree"
+    query = households_page(within=within, tag=tag is not None, q=bool(q), include_dissolved=include_dissolved)
+    params = {"town_unit_id": ids[1]} if within == "town" else {"subtree": subtree}
     if tag is not None:
         params["tag"] = contains_pattern(f",{tag.value},")
     if q:

@@ -34,7 +34,7 @@ from shared.local_time import today
 from shared.outbox import emit
 from shared.personal_data import mask_id_number, normalise_id_number
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import path_in_scope
+from shared.scope import path_in_scope, town_of
 
 # Keys per IN (…) lookup: well below SQLite's bound-parameter limit.
 LOOKUP_CHUNK = 500
@@ -362,8 +362,8 @@ class BulkRegistry:
         tags_text = tags_to_text(data.tags)
         row = {
             "id": new_id(), "code": data.code, "address": data.address, "size": data.size, "unit_id": unit.id,
-            "unit_path": unit.path, "head_person_id": None, "tags_text": tags_text, "registered_on": data.registered_on or today(), "dissolved_on": None,
-            "created_at": moment, "updated_at": moment,
+            "unit_path": unit.path, "town_unit_id": town_of(unit.path), "head_person_id": None, "tags_text": tags_text,
+            "registered_on": data.registered_on or today(), "dissolved_on": None, "created_at": moment, "updated_at": moment,
         }
         self.pending.households.append(row)
         self.pending.placements.append(

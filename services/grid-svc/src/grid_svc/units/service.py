@@ -45,6 +45,7 @@ from shared.scope import (
     in_subtree,
     path_in_scope,
     scope_condition,
+    town_of,
 )
 
 
@@ -415,11 +416,12 @@ async def move_unit(
         .execution_options(synchronize_session=False)
     )
     await session.execute(update(Unit).where(Unit.id == unit.id).values(parent_id=parent.id))
-    # The subtree's households keep their micro grid's path (dissolved ones too: they are listed on request).
+    # The subtree's households keep their micro grid's path (dissolved ones too: they are listed on request),
+    # and its town: a moved unit has a parent, so its new path names the town of all below it.
     await session.execute(
         update(Household)
         .where(in_subtree(Household.unit_path, old_path))
-        .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1))
+        .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1), town_unit_id=town_of(new_path))
         .execution_options(synchronize_session=False)
     )
     # Every unit of the subtree starts a new period at its new path, in one INSERT … SELECT.

@@ -37,7 +37,7 @@ from points_svc.members.models import Member
 from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
 from points_svc.rules.models import Category, Rule
-from points_svc.tree import branch_of, path_ids
+from points_svc.tree import branch_of
 from shared.database import Database
 from shared.events.points import EntryRecorded, EntryReversed
 from shared.identity import Identity
@@ -46,7 +46,7 @@ from shared.local_time import next_period, period_of, today
 from shared.outbox import emit
 from shared.pagination import Page, PagedQuery, PageParams, page_of
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import in_named_subtree, path_in_scope, scope_condition
+from shared.scope import in_named_subtree, path_ids, path_in_scope, scope_condition
 
 
 def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … ON CONFLICT construct

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.db import grid
 from points_svc.members.models import Member
-from points_svc.tree import branch_of, town_of
+from points_svc.tree import branch_of
 from shared.database import Database
 from shared.events.envelope import Envelope
 from shared.events.grid import MemberJoined, MemberLeft
 from shared.identity import Identity
 from shared.problems import not_found
-from shared.scope import fetch_in_scope, in_subtree, path_in_scope, scope_condition
+from shared.scope import fetch_in_scope, in_subtree, path_in_scope, scope_condition, town_of
 
 
 async def on_member_joined(session: AsyncSession, event: MemberJoined, _: Envelope) -> None:

@@ -1,0 +1,91 @@
+"""The household list under a town: the town's households in code order, following every move of a household
+or of a unit between towns, read from the town's own index."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from grid.registry_builders import ADMIN, create_chain, create_unit, register_household
+from sqlalchemy import text
+
+from grid_svc.households.service import households_page
+from shared.scope import path_ids
+
+
+async def _listed(client, unit_id: str) -> list[str]:
+    """Codes of every household under `unit_id`, page by page (two a page); checks each page's total."""
+    codes, page = [], 1
+    while True:
+        body = (await client.get("/api/v1/grid/households", params={"under": unit_id, "page": page, "per_page": 2}, headers=ADMIN)).json()
+        if not body["items"]:
+            assert body["total"] == len(codes)
+            return codes
+        codes += [item["code"] for item in body["items"]]
+        page += 1
+
+
+async def test_a_towns_households_follow_moves_of_households_and_of_units(grid):
+    client = grid.client
+    first = await create_chain(client, established_on="2019-01-01")
+    second_town = await create_unit(client, "town", first["county"]["id"], "南大里乡", established_on="2019-01-01")
+    parent, second = second_town, {"town": second_town}
+    for level in ("village", "grid", "small_grid", "micro_grid"):
+        second[level] = parent = await create_unit(client, level, parent["id"], level, established_on="2019-01-01")
+    here = [await register_household(client, first["micro_grid"]["id"], registered_on="2020-01-01") for _ in range(3)]
+    there = await register_household(client, second["micro_grid"]["id"], registered_on="2020-01-01")
+    assert await _listed(client, first["town"]["id"]) == sorted(h["code"] for h in here)
+    assert await _listed(client, second_town["id"]) == [there["code"]]
+
+    moved = await client.post(f"/api/v1/grid/households/{here[0]['id']}/move", json={"unit_id": second["micro_grid"]["id"]}, headers=ADMIN)
+    assert moved.status_code == 200, moved.text
+    assert await _listed(client, first["town"]["id"]) == sorted(h["code"] for h in here[1:])
+    assert await _listed(client, second_town["id"]) == sorted([there["code"], here[0]["code"]])
+
+    # The first town's village, with the two households left on its micro grid, moves to the second town.
+    regridded = await client.post(f"/api/v1/grid/units/{first['village']['id']}/move", json={"parent_id": second_town["id"]}, headers=ADMIN)
+    assert regridded.status_code == 200, regridded.text
+    assert await _listed(client, first["town"]["id"]) == []
+    assert await _listed(client, second_town["id"]) == sorted([there["code"], *(h["code"] for h in here)])
+    assert await _listed(client, first["village"]["id"]) == sorted(h["code"] for h in here[1:])
+    async with grid.runtime.database.session() as session:
+        rows = (await session.execute(text("SELECT unit_path, town_unit_id FROM households"))).all()
+    assert rows and all(town == path_ids(path)[1] for path, town in rows)
+
+
+async def test_a_towns_page_is_read_in_code_order_from_the_towns_index(grid):
+    """A town whose codes sort after every other town's: in code order under the town's path range, the
+    planner walks the county's households by code and filters; the town's (town_unit_id, code, id) index
+    holds just the town's, in order."""
+    database = grid.runtime.database
+    chain = await create_chain(grid.client)
+    now = datetime.now(UTC)
+    rows = [
+        dict(code=f"{prefix}{n:05d}", address="地址", size=1, id=f"{prefix}{n:025d}", unit_id=chain["micro_grid"]["id"],
+             unit_path=f"/PLANC/{town}/V/G/S/M/", town_unit_id=town, head_person_id=None, tags_text="",
+             registered_on=date(2020, 1, 1), dissolved_on=None, created_at=now, updated_at=now)
+        for prefix, town in (("A", "PLAN_EARLY"), ("Z", "PLAN_LATE"))
+        for n in range(4_000)
+    ]
+    async with database.transaction() as session:
+        await session.execute(text(f"INSERT INTO households ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            await connection.exec_driver_sql("ANALYZE")
+        else:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("VACUUM ANALYZE households")
+    query = households_page(within="town", tag=False, q=False, include_dissolved=False)
+    values = {"town_unit_id": "PLAN_LATE", "limit": 50, "offset": 0}
+    compiled = query.rows.params(values).compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
+    async with database.session() as session:
+        plan = [str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all()]
+        page = (await session.execute(query.rows, values)).all()
+    shown = "\n".join(plan)
+    assert any("ix_households_town_code" in line for line in plan), shown
+    assert not any("uq_households_code" in line for line in plan), shown
+    if database.is_sqlite:
+        assert "USE TEMP B-TREE FOR ORDER BY" not in shown, shown
+    else:
+        assert not any("Sort" in line for line in plan), shown
+    assert [row.code for row in page] == [f"Z{n:05d}" for n in range(50)] and page[0].total == 4_000
