@@ -6,7 +6,7 @@ Every unit under X has X's path as prefix, so a subtree is one indexed range sca
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BindParameter, Boolean, ColumnElement, Label, Row, String, bindparam, false, select, true
 from sqlalchemy.ext.compiler import compiles
@@ -40,6 +40,21 @@ def town_of(path: str) -> str | None:
 
 # A path no unit has (paths start with one '/'): the subtree a caller with an unknown scope unit may list.
 NOWHERE = "//"
+
+# How a list covers a subtree: a town's by the town's id, kept on the rows of tables read by town; any other
+# by its path; None: everywhere.
+Place = Literal["town", "subtree"] | None
+
+
+def list_place(subtree: str | None) -> tuple[Place, dict[str, str]]:
+    """The place of a list of the subtree at `subtree` (see `list_subtree`) and its binds: `town_unit_id` for
+    a town, `subtree` (the path) for any other unit, none for everywhere."""
+    if subtree is None:
+        return None, {}
+    ids = path_ids(subtree)
+    if len(ids) == 2:
+        return "town", {"town_unit_id": ids[1]}
+    return "subtree", {"subtree": subtree}
 
 
 def _escaped(text: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Literal
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,12 +35,13 @@ from shared.pagination import Page, PagedQuery, PageParams, page_of
 from shared.problems import conflict, not_found, unprocessable
 from shared.scope import (
     LIKE_ESCAPE,
+    Place,
     caller_scope_path,
     contains_pattern,
     fetch_in_scope,
     in_named_subtree,
+    list_place,
     list_subtree,
-    path_ids,
     path_in_scope,
     town_of,
 )
@@ -263,7 +263,7 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
 
 
 @cache
-def households_page(*, within: Literal["town", "subtree"] | None, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
+def households_page(*, within: Place, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
     """The household list of one filter shape, built once: rows of households with their head's `head_name`,
     ordered by code. `within`: None (everywhere), "town" (bind `town_unit_id`: read in code order from the
     town's own index) or "subtree" (bind `subtree`, the root unit's path). Binds `tag` and `q` (`contains_pattern`s)."""
@@ -301,10 +301,8 @@ async def list_households(
     """One page of the households in the caller's scope (optionally under a unit, with a tag, whose code or
     address contains `q`), ordered by code; 404 when `under` is missing or outside the scope."""
     subtree = await list_subtree(db, UNIT_IN_SCOPE, identity, under)
-    ids = path_ids(subtree) if subtree is not None else []
-    within = None if subtree is None else "town" if len(ids) == 2 else "subtree"
+    within, params = list_place(subtree)
     query = households_page(within=within, tag=tag is not None, q=bool(q), include_dissolved=include_dissolved)
-    params = {"town_unit_id": ids[1]} if within == "town" else {"subtree": subtree}
     if tag is not None:
         params["tag"] = contains_pattern(f",{tag.value},")
     if q:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Literal
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -46,7 +45,7 @@ from shared.local_time import next_period, period_of, today
 from shared.outbox import emit
 from shared.pagination import Page, PagedQuery, PageParams, page_of
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import in_named_subtree, path_ids, path_in_scope, scope_condition
+from shared.scope import Place, in_named_subtree, list_place, path_in_scope, scope_condition
 
 
 def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … ON CONFLICT construct
@@ -418,7 +417,7 @@ async def reverse_entry(session: AsyncSession, *, identity: Identity, entry_id: 
 
 @cache
 def entries_page(
-    *, within: Literal["town", "subtree"] | None, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool
+    *, within: Place, member: bool, branch: bool, periods: bool, category: bool, source_kind: bool
 ) -> PagedQuery:
     """The entry list of one filter shape, built once: rows of entries, newest first (ids are time-ordered).
 
@@ -462,15 +461,13 @@ async def list_entries(
     """One page of the entries in the subtree at `subtree` (None: everywhere) with the given filters, newest first.
 
     A town's subtree is asked by the town's id, which every entry recorded under the town carries."""
-    ids = path_ids(subtree) if subtree is not None else []
-    within = None if subtree is None else "town" if len(ids) == 2 else "subtree"
+    within, place = list_place(subtree)
     query = entries_page(
         within=within, member=member_id is not None, branch=branch_unit_id is not None, periods=bool(periods),
         category=category is not None, source_kind=source_kind is not None,
     )
     params = {
-        "subtree": subtree if within == "subtree" else None, "town_unit_id": ids[1] if within == "town" else None,
-        "member_id": member_id, "branch_unit_id": branch_unit_id, "periods": periods, "category": category, "source_kind": source_kind,
+        **place, "member_id": member_id, "branch_unit_id": branch_unit_id, "periods": periods, "category": category, "source_kind": source_kind,
     }
     rows, total = await query.fetch(db, page, {name: value for name, value in params.items() if value is not None})
     return page_of(EntryPublic, rows, total, page)
