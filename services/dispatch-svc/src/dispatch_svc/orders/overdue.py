@@ -27,6 +27,7 @@ from shared.events.dispatch import OrderOverdue
 from shared.identity import Identity, Role
 from shared.ids import new_id
 from shared.outbox import emit
+from shared.scope import path_ids
 
 log = structlog.get_logger("dispatch_svc.overdue")
 
@@ -44,7 +45,7 @@ class SweepResult(BaseModel):
 
 
 async def _unit_at_level(session: AsyncSession, unit_path: str, level: str) -> str | None:
-    ids = [part for part in unit_path.split("/") if part]
+    ids = path_ids(unit_path)
     rows = await session.execute(select(grid.table.c.id).where(grid.table.c.id.in_(ids), grid.table.c.level == level))
     return rows.scalar()
 

@@ -13,6 +13,7 @@ from dispatch_svc.catalogue.models import RouteTo, ServiceType
 from dispatch_svc.providers.models import Provider, ProviderService
 from dispatch_svc.providers.service import used_capacity
 from dispatch_svc.roster.models import Liaison, LiaisonKind
+from shared.scope import path_ids
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def _active_on(day: date):  # noqa: ANN202 - a SQL condition
 async def liaison_candidates(session: AsyncSession, *, unit_path: str, household_id: str | None, day: date) -> list[LiaisonCandidate]:
     """Cadres linked to the household, then cadres of the grids above the unit (nearest first),
     then party members linked to the household."""
-    unit_ids = [part for part in unit_path.split("/") if part]
+    unit_ids = path_ids(unit_path)
     depth = {unit_id: index for index, unit_id in enumerate(unit_ids)}
     conditions = [(Liaison.kind == LiaisonKind.CADRE_GRID) & Liaison.unit_id.in_(unit_ids)]
     if household_id is not None:

@@ -22,7 +22,7 @@ from dispatch_svc.providers.service import used_capacity
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import in_subtree, path_ids, path_in_scope, scope_condition
 
 # Orders a plan may still dispatch (a submitted one is accepted on the way).
 PLANNABLE = frozenset({Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED})
@@ -40,15 +40,15 @@ async def demand(session: AsyncSession, *, identity: Identity, unit_id: str, mon
         )
     ).all()
     t = grid.table
-    path_ids = {part for row in rows for part in row.unit_path.split("/") if part}
+    unit_ids = {part for row in rows for part in path_ids(row.unit_path)}
     villages = {
-        r.id: r.name for r in (await session.execute(select(t.c.id, t.c.name).where(t.c.id.in_(path_ids), t.c.level == "village"))).all()
+        r.id: r.name for r in (await session.execute(select(t.c.id, t.c.name).where(t.c.id.in_(unit_ids), t.c.level == "village"))).all()
     }
     types = {s.id: s for s in (await session.execute(select(ServiceType).where(ServiceType.id.in_({r.service_type_id for r in rows})))).scalars()}
     totals: Counter = Counter()
     awaiting: dict[tuple, list[str]] = defaultdict(list)
     for row in rows:
-        village_id = next((part for part in row.unit_path.split("/") if part in villages), None)
+        village_id = next((part for part in path_ids(row.unit_path) if part in villages), None)
         key = (row.service_type_id, village_id)
         totals[key] += 1
         if row.status in PLANNABLE:
@@ -232,8 +232,8 @@ async def propose_items(session: AsyncSession, *, identity: Identity, plan_id: s
     ]
     types = {s.id: s for s in (await session.execute(select(ServiceType).where(ServiceType.id.in_({o.service_type_id for o in awaiting})))).scalars()}
     t = grid.table
-    path_ids = {part for o in awaiting for part in o.unit_path.split("/") if part}
-    villages = {r.id: r.path for r in (await session.execute(select(t.c.id, t.c.path).where(t.c.id.in_(path_ids), t.c.level == "village"))).all()}
+    unit_ids = {part for o in awaiting for part in path_ids(o.unit_path)}
+    villages = {r.id: r.path for r in (await session.execute(select(t.c.id, t.c.path).where(t.c.id.in_(unit_ids), t.c.level == "village"))).all()}
     groups: dict[tuple[str, str], list[Order]] = defaultdict(list)
     for order in awaiting:
         if types[order.service_type_id].route_to != RouteTo.PROVIDER:

@@ -42,6 +42,7 @@ from shared.scope import (
     in_named_subtree,
     list_place,
     list_subtree,
+    path_ids,
     path_in_scope,
     town_of,
 )
@@ -344,5 +345,5 @@ async def location_on(session: AsyncSession, *, identity: Identity, household_id
         unit_id=placement.unit_id,
         unit_path=path,
         full_code=full_code,
-        ancestor_ids=[part for part in path.split("/") if part][:-1],
+        ancestor_ids=path_ids(path)[:-1],
     )

@@ -15,6 +15,7 @@ from grid_svc.units.service import get_unit
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.problems import conflict, not_found, unprocessable
+from shared.scope import path_ids
 
 
 async def village(session: AsyncSession, *, identity: Identity, unit_id: str) -> Unit:
@@ -109,7 +110,7 @@ async def published(session: AsyncSession, *, unit_id: str) -> PublishedRules:
     )
     if revision is None:
         raise not_found("published village rules")
-    ids = [part for part in unit.path.split("/") if part]
+    ids = path_ids(unit.path)
     names = dict((await session.execute(select(Unit.level, Unit.name).where(Unit.id.in_(ids)))).all())
     return PublishedRules(
         village_name=unit.name,

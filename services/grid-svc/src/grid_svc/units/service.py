@@ -43,6 +43,7 @@ from shared.scope import (
     fetch_in_scope,
     in_named_subtree,
     in_subtree,
+    path_ids,
     path_in_scope,
     scope_condition,
     town_of,
@@ -456,7 +457,7 @@ async def retire_unit(session: AsyncSession, *, identity: Identity, unit_id: str
 async def ancestors(session: AsyncSession, *, identity: Identity, unit_id: str) -> list[Unit]:
     """The unit's ancestors from the root down, then the unit (a breadcrumb), within the caller's scope."""
     unit = await get_unit(session, identity=identity, unit_id=unit_id)
-    ids = [part for part in unit.path.split("/") if part]
+    ids = path_ids(unit.path)
     scope_path = await scope_path_of(session, identity)
     rows = (await session.execute(select(Unit).where(Unit.id.in_(ids)))).scalars().all()
     by_id = {u.id: u for u in rows if path_in_scope(u.path, identity, scope_path)}

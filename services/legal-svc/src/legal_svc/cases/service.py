@@ -55,6 +55,7 @@ from shared.local_time import SHANGHAI, today
 from shared.outbox import emit
 from shared.personal_data import mask_name
 from shared.problems import conflict, unprocessable
+from shared.scope import path_ids
 
 # Town names drop their administrative suffix in case numbers: 禹王镇 → 禹王调〔2026〕12号.
 _TOWN_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
@@ -71,7 +72,7 @@ def case_number(town_name: str, year: int, seq: int) -> str:
 
 
 async def _town_of(session: AsyncSession, unit: GridUnit) -> GridUnit:
-    ids = [part for part in unit.path.split("/") if part]
+    ids = path_ids(unit.path)
     row = (
         await session.execute(select(units_table).where(units_table.c.id.in_(ids), units_table.c.level == "town"))
     ).mappings().first()
