@@ -517,12 +517,17 @@ async def test_after_every_fault_the_points_ledger_verifies_and_balances_equal_t
         "SELECT count(*) FROM (SELECT member_id, period, sum(points) AS p, count(*) AS n FROM entries GROUP BY member_id, period) e"
         " FULL JOIN balances b USING (member_id, period) WHERE b.points IS DISTINCT FROM e.p OR b.entries IS DISTINCT FROM e.n",
     )
+    untallied = await platform.scalar(
+        "points-svc",
+        "SELECT count(*) FROM (SELECT unit_path, period, count(*) AS n FROM entries GROUP BY unit_path, period) e"
+        " FULL JOIN entry_tallies t USING (unit_path, period) WHERE t.entries IS DISTINCT FROM e.n",
+    )
     totals = (await platform.sql("points-svc", "SELECT count(*) AS n, coalesce(sum(points), 0) AS p FROM entries"))[0]
     doubled = await platform.scalar(
         "points-svc", "SELECT count(*) FROM (SELECT 1 FROM entries WHERE source_event_id IS NOT NULL"
         " GROUP BY source_event_id, person_id HAVING count(*) > 1) d"
     )
-    assert mismatched == 0 and doubled == 0
+    assert mismatched == 0 and untallied == 0 and doubled == 0
     chains = verified.json()["branches"]
     report(
         "ledger after all faults",
@@ -530,6 +535,7 @@ async def test_after_every_fault_the_points_ledger_verifies_and_balances_equal_t
         entries=totals["n"],
         points=totals["p"],
         balances_differing_from_entries=mismatched,
+        tallies_differing_from_entries=untallied,
         doubled_deeds=doubled,
         cli_verify=cli.stdout.strip().splitlines()[-1] if cli.stdout.strip() else "exit 0",
     )
