@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database import Database
 from shared.identity import IDENTITY_HEADER, Identity, Role, issue_identity_token
@@ -54,6 +55,21 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
     if last_error is not None:
         raise last_error
     raise AssertionError("condition not met before the deadline")
+
+
+@contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements `engine` sends to the database inside the block, in order."""
+    run: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # noqa: ANN001 - event signature
+        run.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield run
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 class Databases:

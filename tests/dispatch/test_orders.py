@@ -9,7 +9,7 @@ import pytest
 from dispatch.world import ADMIN, known, staff
 
 from dispatch_svc.orders.states import TRANSITIONS, Action, Status
-from harness import eventually
+from harness import eventually, statements_run
 from shared.events.dispatch import OrderCompleted, OrderDispatched, OrderEvaluated, OrderReturned, OrderSubmitted
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, LiaisonUnlinked, MemberLeft
 from shared.identity import Role
@@ -141,7 +141,7 @@ async def test_providers_cover_areas_mask_phones_and_count_capacity(client, type
     assert capacity == {"provider_id": provider["id"], "month": "2026-03", "capacity": 2, "used": 0, "left": 2}
 
 
-async def test_order_lifecycle_routes_to_the_household_cadre_and_emits_events(client, types, tree, people, tap, clock):
+async def test_order_lifecycle_routes_to_the_household_cadre_and_emits_events(stack, client, types, tree, people, tap, clock):
     order = await _order(client, types, tree, household_id=people["household"], unit_id=None)
     assert order["status"] == "submitted"
     assert order["unit_id"] == tree.micro_a1.id
@@ -178,6 +178,11 @@ async def test_order_lifecycle_routes_to_the_household_cadre_and_emits_events(cl
     ]
     assert history[3]["actor_role"] == "party_member"
     assert all(t["at"] for t in history)
+    # Reading the order answers what the last move did, the order and its six steps from one statement.
+    with statements_run(stack.services["dispatch"].runtime.database.reader) as run:
+        read = await client.get(f"{BASE}/orders/{order['id']}", headers=grid_worker)
+    assert read.json() == evaluated
+    assert len(run) == 1, run
 
     mine = lambda e: e.order_id == order["id"]  # noqa: E731
     (submitted,) = await tap.wait_for(OrderSubmitted, mine)

@@ -62,7 +62,7 @@ async def detail(session: AsyncSession, order: Order, identity: Identity) -> Ord
     return to_detail(order, await service.transitions_of(session, order.id), identity)
 
 
-def to_detail(order: Order | Row, history: Sequence[OrderTransition | Row], identity: Identity) -> OrderDetail:
+def to_detail(order: Order | Row, history: Sequence[OrderTransition | dict], identity: Identity) -> OrderDetail:
     """The API shape of an order with its history, validated in one pass."""
     return OrderDetail.model_validate({**fields(order, identity, in_list=False), "transitions": history}, from_attributes=True)
 
@@ -147,7 +147,7 @@ async def open_orders(
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="Read an order with its history")
 async def read_order(order_id: str, db: DatabaseDep, identity: CurrentIdentity) -> OrderDetail:
-    """One order and every transition (who, when, from, to, why); 404 outside scope."""
+    """One order and every transition (who, when, from, to, why), oldest first; 404 outside scope."""
     order, history = await service.read_order(db, identity=identity, order_id=order_id)
     return to_detail(order, history, identity)
 
