@@ -36,19 +36,23 @@ from dispatch_svc.orders.states import OPEN, Status, allowed_actions
 from dispatch_svc.privacy import phone_for
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
-from shared.pagination import Page, PageDep, fetch_page, page_of
+from shared.pagination import Page, PageDep, as_dicts, fetch_page, page_of
 from shared.problems import unprocessable
 from shared.service import DatabaseDep
 
 router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
 
 
-def fields(order: Order | Row, identity: Identity, *, in_list: bool) -> dict:
-    """An order's API fields (a loaded record or a row of its columns), the phone masked as this caller must see it."""
-    # dict(zip(...)): Row._asdict() builds the dict through Python one column at a time.
-    data = dict(zip(order._fields, order)) if isinstance(order, Row) else order.model_dump()
-    data["contact_phone"] = phone_for(identity, order.contact_phone, in_list=in_list)
-    data["allowed_actions"] = allowed_actions(order.status)
+def fields(order: Order | Row | dict, identity: Identity, *, in_list: bool) -> dict:
+    """An order's API fields (a loaded record, a row of its columns or a dict of them, which is filled in), the
+    phone masked as this caller must see it."""
+    if isinstance(order, dict):
+        data = order
+    else:
+        # dict(zip(...)): Row._asdict() builds the dict through Python one column at a time.
+        data = dict(zip(order._fields, order)) if isinstance(order, Row) else order.model_dump()
+    data["contact_phone"] = phone_for(identity, data["contact_phone"], in_list=in_list)
+    data["allowed_actions"] = allowed_actions(data["status"])
     return data
 
 
@@ -115,7 +119,7 @@ async def list_orders(
         submitted_from=start, submitted_to=end, plan_id=plan_id, q=q,
     )
     rows, total = await fetch_page(db, statement, page)
-    return page_of(OrderPublic, [fields(row, identity, in_list=True) for row in rows], total, page)
+    return page_of(OrderPublic, [fields(row, identity, in_list=True) for row in as_dicts(rows)], total, page)
 
 
 # Before `/{order_id}`: routes match in order, and an id never reads "open".
@@ -141,7 +145,7 @@ async def open_orders(
             identity=identity, caller_path=subtree, under_path=under_path, statuses=statuses, overdue=overdue_only
         )
         rows, total = await fetch_page(db, statement, page)
-        pages[name] = page_of(OrderPublic, [fields(row, identity, in_list=True) for row in rows], total, page)
+        pages[name] = page_of(OrderPublic, [fields(row, identity, in_list=True) for row in as_dicts(rows)], total, page)
     return OpenOrders(**pages)
 
 
