@@ -25,6 +25,7 @@ from shared.identity import CurrentIdentity, Identity
 from shared.inbox import Handler
 from shared.pagination import Page, PageDep
 from shared.problems import not_found
+from shared.routing import api_router
 from shared.scope import caller_scope_path, in_subtree, list_subtree, path_in_scope, scope_condition
 from shared.service import DatabaseDep
 
@@ -190,7 +191,7 @@ class GridReplica:
 
     def router(self, domain: str) -> APIRouter:
         """Read endpoints over the replica at `/api/v1/<domain>/units`."""
-        router = APIRouter(prefix=f"/api/v1/{domain}/units", tags=["grid replica"])
+        router = api_router(prefix=f"/api/v1/{domain}/units", tags=["grid replica"])
         table = self.table
 
         @router.get("", response_model=Page[GridUnit], summary="Units known to this service")

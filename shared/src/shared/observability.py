@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.ids import new_id
 from shared.problems import PROBLEM_JSON, TITLES
+from shared.routing import api_router
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -179,7 +180,7 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 
 def health_router(metrics: Metrics, checks: dict[str, ReadinessCheck]) -> APIRouter:
     """`/healthz` (process up), `/readyz` (each named dependency reachable), `/metrics`."""
-    router = APIRouter(tags=["health"])
+    router = api_router(tags=["health"])
 
     @router.get("/healthz", summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:

@@ -24,6 +24,7 @@ from shared.kafka import EventBus, ensure_topics
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging, health_router
 from shared.outbox import OutboxWriter, Relay
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.routing import add_routers
 from shared.settings import ServiceSettings
 from shared.tables import PlatformTables
 
@@ -137,9 +138,7 @@ def build_service_app(
     async def broker_ready() -> bool:
         return await app.state.runtime.bus.ready()
 
-    app.include_router(health_router(metrics, {"database": database_ready, "broker": broker_ready}))
-    for router in routers:
-        app.include_router(router)
+    add_routers(app, [health_router(metrics, {"database": database_ready, "broker": broker_ready}), *routers])
     return app
 
 

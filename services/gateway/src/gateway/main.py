@@ -26,6 +26,7 @@ from gateway.tracing import TraceContextMiddleware
 from shared.database import Database
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging, health_router
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.routing import add_routers
 
 log = structlog.get_logger("gateway")
 
@@ -130,11 +131,7 @@ def create_app(
 
     checks = {"database": database_ready, **{f"{d}-svc": upstream_ready(d) for d in settings.upstreams()}}
     add_forward_routes(app)
-    app.include_router(health_router(metrics, checks))
-    app.include_router(openapi_router(TITLE))
-    app.include_router(auth_router)
-    app.include_router(api_keys_router)
-    app.include_router(composed_router)
-    app.include_router(notices_router)
-    app.include_router(open311_router)
+    add_routers(
+        app, [health_router(metrics, checks), openapi_router(TITLE), auth_router, api_keys_router, composed_router, notices_router, open311_router]
+    )
     return app

@@ -18,6 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.proxy import UpstreamError, Upstreams, UpstreamUnavailable
+from shared.routing import api_router
 
 _SCHEMA_REF = "#/components/schemas/"
 _PUBLIC_PREFIXES = ("/api/", "/open311/", "/notices/")
@@ -106,7 +107,7 @@ class MergedOpenApi:
 
 def openapi_router(title: str) -> APIRouter:
     """`/openapi.json` (merged) and `/docs` (Swagger UI over it)."""
-    router = APIRouter(include_in_schema=False)
+    router = api_router(include_in_schema=False)
 
     @router.get("/openapi.json")
     async def merged_openapi(request: Request) -> JSONResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
@@ -17,13 +17,14 @@ from starlette.types import Receive, Scope, Send
 from gateway.callers import OptionalCaller, caller_of, resolve_caller
 from shared.identity import Identity, Role
 from shared.problems import Problem
+from shared.routing import api_router
 
 DOMAINS = ("grid", "points", "dispatch", "legal")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _FORM = "application/x-www-form-urlencoded"
 
-router = APIRouter()
+router = api_router()
 
 
 def require_key_rights(identity: Identity, domain: str, method: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from dispatch_svc.access import scope_path
 from dispatch_svc.activities import service
@@ -16,9 +16,10 @@ from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
 from shared.problems import unprocessable
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch/activities", tags=["countryside activities"])
+router = api_router(prefix="/api/v1/dispatch/activities", tags=["countryside activities"])
 
 FromQuery = Annotated[date | None, Query(alias="from", description="first day, inclusive (Asia/Shanghai)")]
 ToQuery = Annotated[date | None, Query(description="last day, inclusive (Asia/Shanghai)")]

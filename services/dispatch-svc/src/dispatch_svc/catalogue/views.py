@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from dispatch_svc.catalogue import service
 from dispatch_svc.catalogue.models import Category, ServiceTypeCreate, ServiceTypePublic, ServiceTypeUpdate
@@ -13,9 +13,10 @@ from dispatch_svc.db import platform
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch/service-types", tags=["service catalogue"])
+router = api_router(prefix="/api/v1/dispatch/service-types", tags=["service catalogue"])
 
 
 def public(service_type) -> ServiceTypePublic:  # noqa: ANN001 - a ServiceType

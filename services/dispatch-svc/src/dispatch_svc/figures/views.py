@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import select
 
 from dispatch_svc.clock import MONTH_PATTERN, days_range, month_range
@@ -14,9 +14,10 @@ from dispatch_svc.figures.models import Figures, RatesReport, UnitRates
 from dispatch_svc.figures.service import counts_of, dashboard_counts, order_counts, order_counts_by_child
 from shared.identity import CurrentIdentity
 from shared.problems import unprocessable
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch", tags=["figures"])
+router = api_router(prefix="/api/v1/dispatch", tags=["figures"])
 
 MAX_CHILDREN = 200
 

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from dispatch_svc.roster.models import Household
 from shared.identity import IDENTITY_HEADER, Identity, verify_identity_token
 from shared.ids import new_id
 from shared.problems import Problem, ProblemDetail
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
 
@@ -45,7 +46,7 @@ class GeoReportError(BaseModel):
 
 # GeoReport answers its own errors as a list; request validation and server faults stay problem+json.
 _ERRORS = {"model": list[GeoReportError] | ProblemDetail, "content": {"application/xml": {}, "application/problem+json": {}}}
-router = APIRouter(
+router = api_router(
     prefix="/open311/v2", tags=["Open311 GeoReport v2"],
     responses={"4XX": {**_ERRORS, "description": "GeoReport error list (or problem+json for malformed requests)"},
                "5XX": {**_ERRORS, "description": "Server error"}},

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,9 +38,10 @@ from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
 from shared.pagination import Page, PageDep, as_dicts, fetch_page, page_of
 from shared.problems import unprocessable
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch/orders", tags=["orders"])
+router = api_router(prefix="/api/v1/dispatch/orders", tags=["orders"])
 
 
 def fields(order: Order | Row | dict, identity: Identity, *, in_list: bool) -> dict:
@@ -289,7 +290,7 @@ async def reject_order(order_id: str, body: ReasonBody, db: DatabaseDep, identit
     return await _answer(db, identity, order)
 
 
-overdue_router = APIRouter(prefix="/api/v1/dispatch/overdue", tags=["deadlines"])
+overdue_router = api_router(prefix="/api/v1/dispatch/overdue", tags=["deadlines"])
 
 
 class SweepRequest(BaseModel):

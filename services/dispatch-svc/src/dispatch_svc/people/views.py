@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from dispatch_svc.db import grid
 from dispatch_svc.lectures import service as lectures
@@ -15,9 +15,10 @@ from dispatch_svc.orders.models import OrderPublic
 from dispatch_svc.people.models import PersonSummary
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageParams, fetch_page, page_of, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch/people", tags=["people"])
+router = api_router(prefix="/api/v1/dispatch/people", tags=["people"])
 
 NEWEST = PageParams(page=1, per_page=10)
 

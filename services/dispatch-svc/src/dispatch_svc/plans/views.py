@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import scope_path
@@ -15,9 +15,10 @@ from dispatch_svc.plans.models import Demand, Plan, PlanCreate, PlanItemCreate, 
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch", tags=["monthly demand and plans"])
+router = api_router(prefix="/api/v1/dispatch", tags=["monthly demand and plans"])
 
 
 async def public(session: AsyncSession, plan: Plan) -> PlanPublic:

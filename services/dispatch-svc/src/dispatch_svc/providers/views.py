@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from dispatch_svc.access import scope_path
 from dispatch_svc.clock import MONTH_PATTERN, ClockDep, month_of
@@ -15,9 +15,10 @@ from dispatch_svc.providers.models import Provider, ProviderCapacity, ProviderCr
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch/providers", tags=["providers"])
+router = api_router(prefix="/api/v1/dispatch/providers", tags=["providers"])
 
 
 def public(provider: Provider, service_type_ids: list[str], identity: Identity, *, in_list: bool) -> ProviderPublic:

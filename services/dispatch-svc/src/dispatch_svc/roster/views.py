@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -15,10 +15,11 @@ from dispatch_svc.roster.models import Household, Liaison, LiaisonKind, Member, 
 from shared.identity import CurrentIdentity, Identity
 from shared.pagination import Page, PageDep, paginate
 from shared.problems import Problem, not_found
+from shared.routing import api_router
 from shared.scope import in_subtree, path_in_scope, scope_condition
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/dispatch/roster", tags=["roster (from grid-svc)"])
+router = api_router(prefix="/api/v1/dispatch/roster", tags=["roster (from grid-svc)"])
 
 
 class HouseholdPublic(BaseModel):

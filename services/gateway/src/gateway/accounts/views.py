@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from gateway.accounts import authority, service
@@ -14,9 +14,10 @@ from gateway.callers import Callers, CurrentUser
 from shared.identity import Role
 from shared.pagination import Page, PageDep, paginate
 from shared.problems import Problem
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = api_router(prefix="/api/v1/auth", tags=["auth"])
 
 
 def _public(user: User) -> UserPublic:

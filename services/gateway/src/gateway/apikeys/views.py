@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from gateway.accounts import authority
 from gateway.accounts.service import identity_of
@@ -12,9 +12,10 @@ from gateway.callers import Callers, CurrentUser
 from shared.identity import Role
 from shared.pagination import Page, PageDep, paginate
 from shared.problems import not_found
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/auth/api-keys", tags=["api keys"])
+router = api_router(prefix="/api/v1/auth/api-keys", tags=["api keys"])
 
 
 def _public(key: ApiKey) -> ApiKeyPublic:

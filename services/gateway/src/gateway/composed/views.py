@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from gateway.callers import CallerIdentity
 from gateway.composed.dashboard import TownDashboard, town_dashboard
@@ -14,8 +14,9 @@ from gateway.composed.profile import MemberProfile, member_profile
 from gateway.composed.sections import Composer
 from shared.local_time import today
 from shared.problems import unprocessable
+from shared.routing import api_router
 
-router = APIRouter(tags=["composed views"])
+router = api_router(tags=["composed views"])
 
 MAX_PERIOD_DAYS = 366
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -17,8 +17,9 @@ from gateway.callers import directory
 from gateway.proxy import UpstreamError, UpstreamUnavailable
 from shared.identity import Identity, Role
 from shared.local_time import PERIOD_PATTERN, SHANGHAI
+from shared.routing import api_router
 
-router = APIRouter(prefix="/notices", tags=["public notice pages"])
+router = api_router(prefix="/notices", tags=["public notice pages"])
 
 templates = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape(["html"]), enable_async=False)
 # The gateway reads public data as itself; the services still decide what is public.

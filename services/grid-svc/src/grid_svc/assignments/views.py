@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from grid_svc.assignments import service
 from grid_svc.assignments.models import AssignmentCreate, AssignmentEnd, AssignmentPublic, AssignmentRole
@@ -13,9 +13,10 @@ from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate_rows
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid/assignments", tags=["assignments"])
+router = api_router(prefix="/api/v1/grid/assignments", tags=["assignments"])
 
 
 @router.post("", status_code=201, response_model=AssignmentPublic, summary="Assign a role on a unit")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from grid_svc.db import platform
 from grid_svc.households import service
@@ -22,9 +22,10 @@ from grid_svc.households.models import (
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid/households", tags=["households"])
+router = api_router(prefix="/api/v1/grid/households", tags=["households"])
 
 
 @router.post("", status_code=201, response_model=HouseholdPublic, summary="Register a household")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from grid_svc.locate import service
 from grid_svc.units.models import Level, UnitPublic
 from shared.identity import CurrentIdentity
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid", tags=["locate"])
+router = api_router(prefix="/api/v1/grid", tags=["locate"])
 
 
 @router.get("/locate", response_model=UnitPublic, summary="Find the micro grid containing a point")

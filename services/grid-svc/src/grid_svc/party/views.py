@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from grid_svc.db import platform
 from grid_svc.party import service
@@ -22,9 +22,10 @@ from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate_rows
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid/party", tags=["party"])
+router = api_router(prefix="/api/v1/grid/party", tags=["party"])
 
 
 @router.get("/orgs", response_model=Page[PartyOrgPublic], summary="List party organisations in scope")

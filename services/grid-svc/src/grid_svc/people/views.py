@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from grid_svc.db import platform
 from grid_svc.people import service
@@ -22,9 +22,10 @@ from grid_svc.units.service import get_unit, scope_path_of
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid", tags=["people"])
+router = api_router(prefix="/api/v1/grid", tags=["people"])
 
 
 @router.post("/people", status_code=201, response_model=PersonDetail, summary="Register a person")

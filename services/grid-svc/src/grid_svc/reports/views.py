@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from grid_svc.reports import service
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
@@ -13,9 +13,10 @@ from grid_svc.units.service import get_unit
 from shared.identity import CurrentIdentity
 from shared.local_time import today
 from shared.pagination import Page, PageDep, paginate_rows
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid/reports", tags=["reports"])
+router = api_router(prefix="/api/v1/grid/reports", tags=["reports"])
 
 Under = Annotated[str, Query(description="the unit the report covers (its whole subtree)")]
 On = Annotated[date | None, Query(description="the day (default today, Asia/Shanghai)")]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from grid_svc.db import platform
 from grid_svc.rules import service
@@ -11,10 +11,11 @@ from grid_svc.rules.models import PublishedRules, RuleRevisionCreate, RuleRevisi
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate_rows
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid/villages/{unit_id}/rules", tags=["village rules"])
-public_router = APIRouter(prefix="/api/v1/grid/public", tags=["public"])
+router = api_router(prefix="/api/v1/grid/villages/{unit_id}/rules", tags=["village rules"])
+public_router = api_router(prefix="/api/v1/grid/public", tags=["public"])
 
 
 def _public(revision, latest: int) -> RuleRevisionPublic:  # noqa: ANN001 - a RuleRevision

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import File, Query, UploadFile
 from fastapi.responses import Response
 
 from grid_svc.access import sees_personal_data
@@ -15,9 +15,10 @@ from grid_svc.transfer.service import ImportRejected, ImportReport
 from grid_svc.transfer.sheets import SHEETS, read_file, write_csv, write_xlsx
 from shared.identity import CurrentIdentity
 from shared.problems import Problem
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid", tags=["import and export"])
+router = api_router(prefix="/api/v1/grid", tags=["import and export"])
 
 
 class ExportFormat(StrEnum):

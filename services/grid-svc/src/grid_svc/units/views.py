@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import RootModel
 
 from grid_svc.db import platform
@@ -24,9 +24,10 @@ from grid_svc.units.models import (
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/grid/units", tags=["units"])
+router = api_router(prefix="/api/v1/grid/units", tags=["units"])
 
 
 @router.post("", status_code=201, response_model=UnitDetail, summary="Create a unit")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from legal_svc.advisers import service
@@ -31,9 +31,10 @@ from legal_svc.periods import PeriodDep
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate, paginate_rows
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/legal", tags=["advisers"])
+router = api_router(prefix="/api/v1/legal", tags=["advisers"])
 
 Under = Annotated[str | None, Query(max_length=26, description="only records in this unit's subtree")]
 

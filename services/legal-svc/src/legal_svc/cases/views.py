@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from legal_svc.cases import service
 from legal_svc.cases.models import (
@@ -39,9 +39,10 @@ from legal_svc.periods import PeriodDep
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/legal", tags=["mediation cases"])
+router = api_router(prefix="/api/v1/legal", tags=["mediation cases"])
 
 Under = Annotated[str | None, Query(max_length=26, description="only records in this unit's subtree")]
 

@@ -10,7 +10,7 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from legal_svc.advisers import service as advisers
@@ -18,9 +18,10 @@ from legal_svc.cases import service as cases
 from legal_svc.cases.models import CaseCategory, CaseStatus
 from legal_svc.periods import PeriodDep
 from shared.identity import CurrentIdentity
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/legal/exports", tags=["exports"])
+router = api_router(prefix="/api/v1/legal/exports", tags=["exports"])
 
 MAX_ROWS = 5000
 Under = Annotated[str | None, Query(max_length=26, description="only records in this unit's subtree")]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from legal_svc.figures.models import LegalFigures
 from legal_svc.figures.service import legal_figures
 from legal_svc.periods import PeriodDep
 from shared.identity import CurrentIdentity
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/legal", tags=["figures"])
+router = api_router(prefix="/api/v1/legal", tags=["figures"])
 
 
 @router.get("/figures", response_model=LegalFigures, response_model_by_alias=True, summary="Rule-of-law figures of a unit and period")

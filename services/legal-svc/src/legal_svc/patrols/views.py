@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from legal_svc.db import platform
 from legal_svc.listing import page_of
@@ -24,9 +24,10 @@ from legal_svc.periods import PeriodDep
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/legal", tags=["patrols"])
+router = api_router(prefix="/api/v1/legal", tags=["patrols"])
 
 Under = Annotated[str | None, Query(max_length=26, description="only records in this unit's subtree")]
 

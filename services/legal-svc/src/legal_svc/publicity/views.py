@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from legal_svc.db import platform
@@ -25,9 +25,10 @@ from legal_svc.publicity.models import (
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/legal", tags=["publicity"])
+router = api_router(prefix="/api/v1/legal", tags=["publicity"])
 
 Under = Annotated[str | None, Query(max_length=26, description="only records in this unit's subtree")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from points_svc.appraisals import service
 from points_svc.appraisals.models import (
@@ -24,9 +24,10 @@ from points_svc.db import grid, platform
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points", tags=["appraisals"])
+router = api_router(prefix="/api/v1/points", tags=["appraisals"])
 
 
 @router.post("/appraisals", status_code=201, response_model=AppraisalDetail, summary="Start an appraisal campaign")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from points_svc.db import grid
 from points_svc.deeds import service
 from points_svc.deeds.models import DeedPublic, DeedStatus
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points/deeds", tags=["deeds"])
+router = api_router(prefix="/api/v1/points/deeds", tags=["deeds"])
 
 
 @router.get("", response_model=Page[DeedPublic], summary="List deeds reported by events")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import select
 
 from points_svc.access import require_branch_manager
@@ -12,10 +12,11 @@ from points_svc.db import grid
 from points_svc.households.models import Household, HouseholdPublic
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.scope import in_subtree, scope_condition
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points/households", tags=["households"])
+router = api_router(prefix="/api/v1/points/households", tags=["households"])
 
 
 @router.get("", response_model=Page[HouseholdPublic], summary="List households (appraisal candidates)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import StringConstraints
 
 from points_svc.db import grid, platform
@@ -23,9 +23,10 @@ from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points", tags=["ledger"])
+router = api_router(prefix="/api/v1/points", tags=["ledger"])
 
 
 @router.post("/entries", status_code=201, response_model=EntryPublic, summary="Record a deed")

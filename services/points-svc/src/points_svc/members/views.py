@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from points_svc.db import grid
 from points_svc.ledger import balances
@@ -14,9 +14,10 @@ from points_svc.periods import RATING_PERIOD_PATTERN, months_of
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points", tags=["members and balances"])
+router = api_router(prefix="/api/v1/points", tags=["members and balances"])
 
 
 @router.get("/members", response_model=Page[MemberPublic], summary="List party members")

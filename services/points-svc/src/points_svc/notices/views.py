@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from points_svc.db import grid, platform
@@ -24,9 +24,10 @@ from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points", tags=["notices"])
+router = api_router(prefix="/api/v1/points", tags=["notices"])
 
 
 @router.post("/notices", status_code=201, response_model=NoticeDetail, summary="Open a monthly notice")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from points_svc.db import grid
 from points_svc.periods import RATING_PERIOD_PATTERN, months_of
@@ -13,9 +13,10 @@ from points_svc.ratings.models import RankingLine, RatingCompute, RatingPublic, 
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points", tags=["ratings and rankings"])
+router = api_router(prefix="/api/v1/points", tags=["ratings and rankings"])
 
 
 @router.get("/rating-schemes/{town_unit_id}/{span_kind}", response_model=SchemePublic, summary="Read a town's star thresholds")

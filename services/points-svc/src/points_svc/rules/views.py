@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
-
 from points_svc.db import grid, platform
 from points_svc.rules import service
 from points_svc.rules.models import Category, RuleCreate, RulePublic, RuleUpdate, Trigger
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
 from shared.pagination import Page, PageDep, paginate
+from shared.routing import api_router
 from shared.service import DatabaseDep
 
-router = APIRouter(prefix="/api/v1/points/rules", tags=["rules"])
+router = api_router(prefix="/api/v1/points/rules", tags=["rules"])
 
 
 @router.post("", status_code=201, response_model=RulePublic, summary="Add a scoring rule")
