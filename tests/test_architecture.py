@@ -70,11 +70,34 @@ def test_code_has_no_unused_or_undefined_names_and_sorted_imports():
 def test_sqlmodel_is_only_for_tables(package):
     """What crosses the API is a plain pydantic model: a SQLModel that is not a table validates several times
     slower (its own `__new__`, `__init__` and `model_validate`; nested in a list, each item validated twice)."""
+    from sqlmodel._compat import is_table_model_class
+
+    ours = _sqlmodels_of(package)
+    assert ours, f"no tables found in {package}"
+    assert sorted(f"{cls.__module__}.{cls.__name__}" for cls in ours if not is_table_model_class(cls)) == []
+
+
+@pytest.mark.parametrize("package", ["grid_svc", "points_svc", "dispatch_svc", "legal_svc", "gateway"])
+def test_every_instant_is_stored_with_the_platform_type(package):
+    """A `datetime` field of a table gets SQLModel's own UTC type unless told otherwise, which converts every value
+    read in Python; `shared.columns.UTCDateTime` leaves PostgreSQL's values as the driver returns them (in UTC)."""
+    from sqlalchemy import DateTime
+
+    from shared.columns import UTCDateTime
+
+    columns = [column for cls in _sqlmodels_of(package) if hasattr(cls, "__table__") for column in cls.__table__.columns]
+    # A type decorator (both UTC types are) stores through its `impl_instance`.
+    instants = [column for column in columns if isinstance(getattr(column.type, "impl_instance", column.type), DateTime)]
+    assert instants, f"no instants found in {package}"
+    assert sorted(f"{c.table.name}.{c.name}" for c in instants if type(c.type) is not UTCDateTime) == []
+
+
+def _sqlmodels_of(package: str) -> set[type]:
+    """Every SQLModel class defined in `package` (its modules imported, migrations aside), but its db module's base."""
     import importlib
     import pkgutil
 
     from sqlmodel import SQLModel
-    from sqlmodel._compat import is_table_model_class
 
     root = importlib.import_module(package)
     for module in pkgutil.walk_packages(root.__path__, f"{package}."):
@@ -85,10 +108,8 @@ def test_sqlmodel_is_only_for_tables(package):
         found = set(cls.__subclasses__())
         return found.union(*(subclasses(sub) for sub in found))
 
-    # The service's own base of its tables lives in its db module; every other SQLModel must be a table.
-    ours = {cls for cls in subclasses(SQLModel) if cls.__module__.startswith(f"{package}.") and cls.__module__ != f"{package}.db"}
-    assert ours, f"no tables found in {package}"
-    assert sorted(f"{cls.__module__}.{cls.__name__}" for cls in ours if not is_table_model_class(cls)) == []
+    # The service's own base of its tables lives in its db module.
+    return {cls for cls in subclasses(SQLModel) if cls.__module__.startswith(f"{package}.") and cls.__module__ != f"{package}.db"}
 
 
 @pytest.mark.parametrize("package", ["grid_svc", "points_svc", "dispatch_svc", "legal_svc", "gateway"])

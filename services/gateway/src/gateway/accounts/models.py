@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Column, String
 
 from gateway.db import GatewayModel
+from shared.columns import UTCDateTime
 from shared.identity import Role
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,64}$"
@@ -75,8 +76,8 @@ class User(GatewayModel, table=True):
     scope_path: str | None = sqlmodel.Field(None, max_length=400, index=True)
     active: bool = True
     created_by: str | None = sqlmodel.Field(None, max_length=26)
-    created_at: datetime
-    updated_at: datetime | None = None
+    created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    updated_at: datetime | None = sqlmodel.Field(default=None, sa_type=UTCDateTime)
 
 
 class UserPublic(UserBase):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column
 
 from gateway.db import GatewayModel
+from shared.columns import UTCDateTime
 
 Domain = Literal["grid", "points", "dispatch", "legal"]
 Right = Literal["read", "write"]
@@ -50,15 +51,15 @@ class ApiKey(GatewayModel, table=True):
     name: str = sqlmodel.Field(max_length=100)
     scope_unit_id: str = sqlmodel.Field(max_length=26)
     rights: dict[Domain, Right] = sqlmodel.Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    expires_at: datetime | None = None
+    expires_at: datetime | None = sqlmodel.Field(default=None, sa_type=UTCDateTime)
     rate_limit_per_minute: int | None = None
     id: str = sqlmodel.Field(primary_key=True, max_length=26)
     prefix: str = sqlmodel.Field(max_length=16, unique=True, index=True, description="public part that identifies the key")
     secret_hash: str = sqlmodel.Field(max_length=64)
     scope_path: str = sqlmodel.Field(max_length=400, index=True)
     created_by: str = sqlmodel.Field(max_length=26)
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = sqlmodel.Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKeyPublic(ApiKeyBase):

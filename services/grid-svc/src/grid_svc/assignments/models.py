@@ -11,7 +11,7 @@ from sqlmodel import Field
 
 from grid_svc.db import GridModel
 from grid_svc.units.models import Level
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 
 class AssignmentRole(StrEnum):
@@ -68,8 +68,8 @@ class Assignment(GridModel, table=True):
     title: str | None = Field(default=None, max_length=50)
     starts_on: date
     ends_on: date | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AssignmentPublic(BaseModel):

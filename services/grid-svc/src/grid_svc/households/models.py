@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Index, Integer, UniqueConstraint
 
 from grid_svc.db import GridModel
+from shared.columns import UTCDateTime
 
 HOUSEHOLD_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 
@@ -115,8 +116,8 @@ class Household(GridModel, table=True):
     tags_text: str = sqlmodel.Field(default="", max_length=400)
     registered_on: date
     dissolved_on: date | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    updated_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
 
 
 class HouseholdPlacement(GridModel, table=True):

@@ -10,7 +10,7 @@ from sqlalchemy import Index
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 
 class LiaisonKind(StrEnum):
@@ -60,8 +60,8 @@ class Liaison(GridModel, table=True):
     unit_id: str = Field(foreign_key="units.id", max_length=26)
     starts_on: date
     ends_on: date | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class LiaisonPublic(BaseModel):

@@ -11,7 +11,7 @@ from sqlmodel import Field
 
 from grid_svc.db import GridModel
 from grid_svc.units.models import Level
-from shared.columns import enum_type
+from shared.columns import UTCDateTime, enum_type
 
 
 class OrgKind(StrEnum):
@@ -49,8 +49,8 @@ class PartyOrg(GridModel, table=True):
     unit_id: str = Field(foreign_key="units.id", max_length=26)
     kind: OrgKind = Field(sa_column=Column(enum_type(OrgKind, 16), nullable=False))
     name: str = Field(max_length=100)
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class PartyOrgRename(BaseModel):
@@ -107,8 +107,8 @@ class PartyMember(GridModel, table=True):
     status: MemberStatus = Field(sa_column=Column(enum_type(MemberStatus, 16), nullable=False))
     left_on: date | None = None
     left_reason: str | None = Field(default=None, max_length=200)
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class PartyMemberPublic(BaseModel):

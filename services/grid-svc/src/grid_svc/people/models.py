@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Index, UniqueConstraint
 
 from grid_svc.db import GridModel
-from shared.columns import enum_type
+from shared.columns import UTCDateTime, enum_type
 from shared.personal_data import normalise_id_number, normalise_phone
 
 
@@ -108,8 +108,8 @@ class Person(GridModel, table=True):
     household_id: str | None = sqlmodel.Field(default=None, foreign_key="households.id", max_length=26)
     phone: str | None = sqlmodel.Field(default=None, max_length=20)
     id_number: str | None = sqlmodel.Field(default=None, max_length=18)
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    updated_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
 
 
 class PersonPublic(BaseModel):

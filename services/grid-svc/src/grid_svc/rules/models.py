@@ -9,6 +9,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field
 
 from grid_svc.db import GridModel
+from shared.columns import UTCDateTime
 
 
 class RuleRevisionCreate(BaseModel):
@@ -43,8 +44,8 @@ class RuleRevision(GridModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     changed_by: str = Field(max_length=100)
     changed_by_name: str = Field(default="", max_length=100)
-    created_at: datetime
-    published_at: datetime | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_by: str | None = Field(default=None, max_length=100)
 
 

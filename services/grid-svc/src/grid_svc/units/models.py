@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, Integer, UniqueConstraint
 from sqlmodel import JSON
 
 from grid_svc.db import GridModel
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 
 class Level(StrEnum):
@@ -122,9 +122,9 @@ class Unit(GridModel, table=True):
     min_lat: float | None = None
     max_lng: float | None = None
     max_lat: float | None = None
-    created_at: datetime
-    updated_at: datetime
-    retired_at: datetime | None = None
+    created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    updated_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    retired_at: datetime | None = sqlmodel.Field(default=None, sa_type=UTCDateTime)
 
 
 class UnitPlacement(GridModel, table=True):

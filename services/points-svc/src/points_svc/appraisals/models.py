@@ -11,7 +11,7 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 
 class AppraisalKind(StrEnum):
@@ -71,11 +71,11 @@ class Appraisal(PointsModel, table=True):
     pass_score: int
     objection_working_days: int
     status: AppraisalStatus = Field(sa_column=enum_column(AppraisalStatus, length=16))
-    objection_deadline: datetime | None = None
-    published_at: datetime | None = None
-    closed_at: datetime | None = None
+    objection_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: str = Field(max_length=100)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AppraisalCandidate(PointsModel, table=True):
@@ -97,9 +97,9 @@ class AppraisalCandidate(PointsModel, table=True):
     weighted_x100: int | None = Field(default=None, description="weighted score × 100 (exact; 8650 is 86.50)")
     status: CandidateStatus = Field(sa_column=enum_column(CandidateStatus, length=16))
     revoked_reason: str | None = Field(default=None, max_length=500)
-    revoked_at: datetime | None = None
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     added_by: str = Field(max_length=100)
-    added_at: datetime
+    added_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AppraisalObjection(PointsModel, table=True):
@@ -112,11 +112,11 @@ class AppraisalObjection(PointsModel, table=True):
     candidate_id: str = Field(foreign_key="appraisal_candidates.id", max_length=26)
     reason: str = Field(max_length=1000)
     raised_by: str = Field(max_length=100)
-    raised_at: datetime
+    raised_at: datetime = Field(sa_type=UTCDateTime)
     status: ObjectionStatus = Field(sa_column=enum_column(ObjectionStatus, length=16))
     resolution: str | None = Field(default=None, max_length=1000)
     resolved_by: str | None = Field(default=None, max_length=100)
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AppraisalCreate(BaseModel):

@@ -12,7 +12,7 @@ from sqlmodel import Field
 from points_svc.db import PointsModel
 from points_svc.ledger.models import SourceKind
 from points_svc.rules.models import Trigger
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 
 class DeedStatus(StrEnum):
@@ -49,8 +49,8 @@ class Deed(PointsModel, table=True):
     status: DeedStatus = Field(sa_column=enum_column(DeedStatus, length=32))
     detail: str | None = Field(default=None, max_length=500)
     entry_id: str | None = Field(default=None, max_length=26)
-    received_at: datetime
-    updated_at: datetime
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class DeedPublic(BaseModel):

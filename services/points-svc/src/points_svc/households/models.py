@@ -9,6 +9,7 @@ from sqlalchemy import Index
 from sqlmodel import Field
 
 from points_svc.db import PointsModel
+from shared.columns import UTCDateTime
 
 
 class Household(PointsModel, table=True):
@@ -23,7 +24,7 @@ class Household(PointsModel, table=True):
     address: str = Field(max_length=300)
     head_name: str | None = Field(default=None, max_length=100)
     dissolved_on: date | None = None
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class HouseholdPublic(BaseModel):

@@ -12,7 +12,7 @@ from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
 from points_svc.rules.models import Category
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 GENESIS_HASH = "0" * 64
 
@@ -71,7 +71,7 @@ class Entry(PointsModel, table=True):
     source_event_id: str | None = Field(default=None, max_length=64)
     reverses_entry_id: str | None = Field(default=None, sa_column=Column(String(26), ForeignKey("entries.id"), nullable=True))
     reason: str | None = Field(default=None, max_length=500)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -86,7 +86,7 @@ class ChainHead(PointsModel, table=True):
     branch_path: str = Field(max_length=400)
     last_seq: int
     last_hash: str = Field(max_length=64)
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Balance(PointsModel, table=True):

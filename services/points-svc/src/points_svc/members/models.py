@@ -11,6 +11,7 @@ from sqlalchemy import Index
 from points_svc.db import PointsModel
 from points_svc.ledger.models import EntryPublic
 from points_svc.ratings.models import RatingPublic
+from shared.columns import UTCDateTime
 from shared.pagination import Page
 
 
@@ -34,7 +35,7 @@ class Member(PointsModel, table=True):
     town_unit_id: str | None = sqlmodel.Field(default=None, max_length=64, index=True)
     joined_on: date
     left_on: date | None = None
-    updated_at: datetime
+    updated_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
 
 
 class MemberPublic(BaseModel):

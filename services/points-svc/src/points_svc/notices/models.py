@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 from shared.local_time import PERIOD_PATTERN
 
 
@@ -47,13 +47,13 @@ class Notice(PointsModel, table=True):
     period: str = Field(max_length=7, index=True)
     status: NoticeStatus = Field(sa_column=enum_column(NoticeStatus, length=16))
     objection_working_days: int
-    objection_deadline: datetime
+    objection_deadline: datetime = Field(sa_type=UTCDateTime)
     members: int
     total_points: int
     opened_by: str = Field(max_length=100)
-    opened_at: datetime
+    opened_at: datetime = Field(sa_type=UTCDateTime)
     closed_by: str | None = Field(default=None, max_length=100)
-    closed_at: datetime | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class NoticeLine(PointsModel, table=True):
@@ -80,11 +80,11 @@ class Objection(PointsModel, table=True):
     entry_id: str = Field(foreign_key="entries.id", max_length=26)
     reason: str = Field(max_length=1000)
     raised_by: str = Field(max_length=100)
-    raised_at: datetime
+    raised_at: datetime = Field(sa_type=UTCDateTime)
     status: ObjectionStatus = Field(sa_column=enum_column(ObjectionStatus, length=16))
     resolution: str | None = Field(default=None, max_length=1000)
     resolved_by: str | None = Field(default=None, max_length=100)
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reversal_entry_id: str | None = Field(default=None, max_length=26)
 
 

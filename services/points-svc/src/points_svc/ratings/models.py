@@ -12,7 +12,7 @@ from sqlmodel import JSON, Field
 
 from points_svc.db import PointsModel
 from points_svc.periods import RATING_PERIOD_PATTERN
-from shared.columns import enum_type
+from shared.columns import UTCDateTime, enum_type
 
 
 class SpanKind(StrEnum):
@@ -47,7 +47,7 @@ class RatingScheme(PointsModel, table=True):
     )
     thresholds: list[int] = Field(sa_column=Column(JSON, nullable=False))
     updated_by: str = Field(max_length=100)
-    updated_at: datetime
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SchemeSet(BaseModel):
@@ -96,7 +96,7 @@ class Rating(PointsModel, table=True):
     rank_in_town: int
     thresholds: list[int] = Field(sa_column=Column(JSON, nullable=False))
     computed_by: str = Field(max_length=100)
-    computed_at: datetime
+    computed_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class RatingCompute(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import UniqueConstraint
 
 from points_svc.db import PointsModel
-from shared.columns import enum_column
+from shared.columns import UTCDateTime, enum_column
 
 
 class Category(StrEnum):
@@ -105,8 +105,8 @@ class Rule(PointsModel, table=True):
     category: Category = sqlmodel.Field(sa_column=enum_column(Category, length=32))
     trigger: Trigger = sqlmodel.Field(sa_column=enum_column(Trigger, length=32))
     created_by: str = sqlmodel.Field(max_length=100)
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
+    updated_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
 
 
 class RulePublic(BaseModel):
