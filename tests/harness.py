@@ -59,17 +59,32 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
 
 @contextmanager
 def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements `engine` sends to the database inside the block, in order."""
+    """The SQL statements `engine` sends to the database inside the block, in order: those SQLAlchemy runs and,
+    on PostgreSQL, those the hot-path reads hand to the driver directly (`shared.driver_reads`)."""
     run: list[str] = []
+    drivers: list[Any] = []
 
     def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # noqa: ANN001 - event signature
         run.append(statement)
 
+    def logged(query) -> None:  # noqa: ANN001 - asyncpg's LoggedQuery
+        run.append(query.query)
+
+    def watch(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001 - pool event signature
+        driver = dbapi_connection.driver_connection
+        if hasattr(driver, "add_query_logger") and driver not in drivers:
+            driver.add_query_logger(logged)
+            drivers.append(driver)
+
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(engine.sync_engine, "checkout", watch)
     try:
         yield run
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(engine.sync_engine, "checkout", watch)
+        for driver in drivers:
+            driver.remove_query_logger(logged)
 
 
 class Databases:
