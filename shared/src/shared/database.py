@@ -15,7 +15,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_, greenlet_spawn
 
 from shared.driver_reads import DriverStatement, compile_for_driver
 from shared.outbox import PENDING_EVENTS, OutboxWriter
@@ -136,20 +136,23 @@ class Database:
             return result.all()
 
     async def _read_on_driver(self, statement: DriverStatement, params: Mapping[str, Any] | None, *, first: bool) -> list[Row] | None:
-        # The pool's raw connection, not a SQLAlchemy Connection around it: 20 µs less per read (bench/RESULTS.md).
-        arguments = statement.arguments(params)
-        connection = await self.reader.raw_connection()
+        return await greenlet_spawn(self._driver_read, statement, statement.arguments(params), first)
+
+    def _driver_read(self, statement: DriverStatement, arguments: list[Any], first: bool) -> list[Row] | None:
+        # Runs as SQLAlchemy's own sync code does: the pool's checkout and checkin are plain calls here and the
+        # driver's coroutines are awaited with `await_` (one greenlet per read, not a Connection and two).
+        connection = self.reader.sync_engine.raw_connection()
         try:
             driver = connection.driver_connection
-            await statement.describe(driver)
+            await_(statement.describe(driver))
             if first:
-                record = await driver.fetchrow(statement.sql, *arguments)
+                record = await_(driver.fetchrow(statement.sql, *arguments))
                 return statement.rows([record] if record is not None else [])
-            return statement.rows(await driver.fetch(statement.sql, *arguments))
+            return statement.rows(await_(driver.fetch(statement.sql, *arguments)))
         except Exception:  # noqa: BLE001 - a read is safe to repeat: the caller's SQLAlchemy run raises its own errors
             return None  # and invalidates a dead connection, as on every other path (a closed one is dropped at checkout)
         finally:
-            await greenlet_spawn(connection.close)  # back to the pool: SQLAlchemy's reset may need the event loop
+            connection.close()  # back to the pool
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:

@@ -48,7 +48,7 @@ class DriverStatement:
         ]
         self._types = [column.type for column in statement.selected_columns]
         self._make_row = result_tuple(list(keys))
-        self._result_processors: list[Processor] | None = None  # known once the server has described the columns
+        self._processed: list[tuple[int, Processor]] | None = None  # known once the server has described the columns
 
     def arguments(self, params: Mapping[str, Any] | None) -> list[Any]:
         """The positional arguments for `params` (missing names take the statement's own bound values)."""
@@ -61,20 +61,25 @@ class DriverStatement:
     async def describe(self, connection: Any) -> None:
         """Learn the result types from the server (once per statement): a type's result processor may depend
         on the database type it arrives as, as SQLAlchemy's own execution asks."""
-        if self._result_processors is not None:
+        if self._processed is not None:
             return
         attributes = (await connection.prepare(self.sql)).get_attributes()
-        self._result_processors = [
+        processors = [
             type_.dialect_impl(self._dialect).result_processor(self._dialect, attribute.type.oid)
             for type_, attribute in zip(self._types, attributes, strict=True)
         ]
+        # Most columns arrive as asyncpg decodes them: only the few with a processor are touched per row.
+        self._processed = [(index, processor) for index, processor in enumerate(processors) if processor is not None]
 
     def rows(self, records: Sequence[Any]) -> list[Row]:
         """SQLAlchemy rows of asyncpg `records`, each value as SQLAlchemy's own execution would type it."""
-        processors = self._result_processors
-        if processors is None or not any(processors):
+        if not self._processed:
             return [self._make_row(record) for record in records]
-        return [
-            self._make_row([value if processor is None or value is None else processor(value) for value, processor in zip(record, processors)])
-            for record in records
-        ]
+        rows = []
+        for record in records:
+            values = list(record)
+            for index, processor in self._processed:
+                if values[index] is not None:
+                    values[index] = processor(values[index])
+            rows.append(self._make_row(values))
+        return rows
