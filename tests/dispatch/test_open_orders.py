@@ -143,3 +143,27 @@ async def test_a_caller_whose_scope_is_unknown_sees_nothing(client, orders):
         answer = await _open(client, headers)
         assert answer == {"open": empty, "overdue": empty}
         assert answer == await _lists(client, headers)
+
+
+async def test_each_filter_of_the_order_list_answers_the_whole_list_filtered(client, tree, orders):
+    whole = await _ok(await client.get(f"{BASE}/orders", params={"per_page": 200}, headers=ADMIN))
+    everything = whole["items"]
+    assert len(everything) == whole["total"]  # one page holds them all
+    dispatched = orders["fresh"][3]  # accepted, dispatched, started
+    digits = dispatched["number"][-3:]
+    cases = [
+        ({"status": ["accepted", "returned"]}, lambda o: o["status"] in ("accepted", "returned")),
+        ({"channel": orders["own"]["channel"]}, lambda o: o["channel"] == orders["own"]["channel"]),
+        ({"assignee_person_id": dispatched["assignee_person_id"]}, lambda o: o["assignee_person_id"] == dispatched["assignee_person_id"]),
+        ({"service_type_id": dispatched["service_type_id"]}, lambda o: o["service_type_id"] == dispatched["service_type_id"]),
+        ({"overdue": "true"}, lambda o: o["response_overdue"] or o["completion_overdue"]),
+        ({"overdue": "false"}, lambda o: not (o["response_overdue"] or o["completion_overdue"])),
+        ({"q": digits}, lambda o: digits in o["number"] or digits in o["description"]),
+        ({"q": "%"}, lambda o: "%" in o["number"] or "%" in o["description"]),  # a wildcard is a character here
+        ({"under": tree.village_b.id, "status": "submitted"}, lambda o: o["unit_path"].startswith(tree.village_b.path) and o["status"] == "submitted"),
+    ]
+    for params, wanted in cases:
+        answer = await _ok(await client.get(f"{BASE}/orders", params={"per_page": 200, **params}, headers=ADMIN))
+        expected = [o["id"] for o in everything if wanted(o)]
+        assert [o["id"] for o in answer["items"]] == expected and answer["total"] == len(expected), params
+        assert expected or params == {"q": "%"}, params  # each case but the wildcard finds something

@@ -153,7 +153,7 @@ async def query_requests(fmt: str, request: Request, db: DatabaseDep, identity: 
         caller_path = await scope_path(session, caller)
         ids = [i for i in params.get("service_request_id", "").split(",") if i]
         if ids:
-            statement = orders.list_orders_query(identity=caller, caller_path=caller_path, order_ids=ids)
+            shape, binds = orders.list_orders_query(identity=caller, caller_path=caller_path, order_ids=ids)
         else:
             start = _w3c(params["start_date"], "start_date", fmt) if params.get("start_date") else None
             end = _w3c(params["end_date"], "end_date", fmt) if params.get("end_date") else None
@@ -166,11 +166,11 @@ async def query_requests(fmt: str, request: Request, db: DatabaseDep, identity: 
                 return render(fmt, [], root="service_requests", item_tag="request")
             under = params.get("jurisdiction_id")
             under_path = (await grid.get_in_scope(session, caller, under)).path if under else None
-            statement = orders.list_orders_query(
+            shape, binds = orders.list_orders_query(
                 identity=caller, caller_path=caller_path, under_path=under_path, statuses=statuses, service_type_ids=type_ids,
                 submitted_from=start, submitted_to=end + timedelta(microseconds=1) if end else None,
             )
-        rows = (await session.execute(statement.limit(MAX_RESULTS))).scalars().all()
+        rows = (await session.execute(orders.orders_statement(*shape).limit(MAX_RESULTS), binds)).scalars().all()
         payload = await mapping.requests(session, list(rows))
     return render(fmt, payload, root="service_requests", item_tag="request")
 

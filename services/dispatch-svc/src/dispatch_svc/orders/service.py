@@ -6,9 +6,12 @@ event in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any, Literal
 
-from sqlalchemy import Row, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import HANDLERS, ORDERING, is_handler, require_role, scope_path
@@ -28,8 +31,9 @@ from shared.events.dispatch import OrderCompleted, OrderDispatched, OrderEvaluat
 from shared.identity import Identity, require_write
 from shared.ids import new_id
 from shared.outbox import emit
+from shared.pagination import PagedQuery
 from shared.problems import Problem, conflict, not_found, unprocessable
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import LIKE_ESCAPE, contains_pattern, in_named_subtree, path_in_scope
 
 
 def deadlines(service_type: ServiceType, submitted_at: datetime) -> tuple[datetime, datetime]:
@@ -140,13 +144,6 @@ async def create_order(
     return order
 
 
-def _own_condition(identity: Identity):  # noqa: ANN202 - a SQL condition
-    conditions = [Order.entered_by == identity.subject]
-    if identity.person_id:
-        conditions += [Order.requester_person_id == identity.person_id, Order.assignee_person_id == identity.person_id]
-    return or_(*conditions)
-
-
 def _is_own(order: Order | Row, identity: Identity) -> bool:
     return order.entered_by == identity.subject or (
         identity.person_id is not None and identity.person_id in (order.requester_person_id, order.assignee_person_id)
@@ -192,6 +189,55 @@ async def get_order(session: AsyncSession, *, identity: Identity, order_id: str,
     return order
 
 
+# The order list's filters, each bound by this name; those holding a list bind it expanded.
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "under_path": lambda: in_named_subtree(Order.unit_path, "under_path"),
+    "statuses": lambda: Order.status.in_(bindparam("statuses", expanding=True)),
+    "service_type_ids": lambda: Order.service_type_id.in_(bindparam("service_type_ids", expanding=True)),
+    "provider_id": lambda: Order.provider_id == bindparam("provider_id"),
+    "assignee_person_id": lambda: Order.assignee_person_id == bindparam("assignee_person_id"),
+    "household_id": lambda: Order.household_id == bindparam("household_id"),
+    "channel": lambda: Order.channel == bindparam("channel"),
+    "escalation": lambda: Order.escalation == bindparam("escalation"),
+    "submitted_from": lambda: Order.submitted_at >= bindparam("submitted_from"),
+    "submitted_to": lambda: Order.submitted_at < bindparam("submitted_to"),
+    "order_ids": lambda: Order.id.in_(bindparam("order_ids", expanding=True)),
+    "plan_id": lambda: Order.plan_id == bindparam("plan_id"),
+    "q": lambda: Order.number.like(bindparam("q"), escape=LIKE_ESCAPE) | Order.description.like(bindparam("q"), escape=LIKE_ESCAPE),
+}
+OrderScope = Literal["everywhere", "nowhere", "subtree", "own", "own_person"]
+
+
+@cache
+def orders_statement(scope: OrderScope, filters: frozenset[str], overdue: bool | None) -> Select:
+    """The order list of one shape, built once (so its compiled form is found again): newest first, ties by id.
+    `scope`: "subtree" binds `scope_path`; "own" binds `subject`, "own_person" also `person_id`. Each name in
+    `filters` binds its own value (see `list_orders_query`)."""
+    statement = select(Order)
+    if scope == "nowhere":
+        statement = statement.where(false())
+    elif scope == "subtree":
+        statement = statement.where(in_named_subtree(Order.unit_path, "scope_path"))
+    elif scope in ("own", "own_person"):
+        own = [Order.entered_by == bindparam("subject")]
+        if scope == "own_person":
+            own += [Order.requester_person_id == bindparam("person_id"), Order.assignee_person_id == bindparam("person_id")]
+        statement = statement.where(or_(*own))
+    for name in _FILTERS:  # in a fixed order, whatever the order of `filters`
+        if name in filters:
+            statement = statement.where(_FILTERS[name]())
+    if overdue is not None:
+        flagged = Order.response_overdue.is_(True) | Order.completion_overdue.is_(True)
+        statement = statement.where(flagged if overdue else ~flagged)
+    return statement.order_by(Order.submitted_at.desc(), Order.id.desc())
+
+
+@cache
+def orders_page(scope: OrderScope, filters: frozenset[str], overdue: bool | None) -> PagedQuery:
+    """`orders_statement` of this shape, paged."""
+    return PagedQuery.of(orders_statement(scope, filters, overdue))
+
+
 def list_orders_query(
     *,
     identity: Identity,
@@ -210,43 +256,29 @@ def list_orders_query(
     order_ids: list[str] | None = None,
     plan_id: str | None = None,
     q: str | None = None,
-) -> Select:
-    """Orders the caller may see, filtered, newest first (ties by id)."""
-    statement = select(Order)
+) -> tuple[tuple[OrderScope, frozenset[str], bool | None], dict[str, Any]]:
+    """The shape of the list of orders the caller may see, filtered (staff: in their scope; residents: their
+    own), and its binds: `orders_statement(*shape)` or `orders_page(*shape)` run with the binds."""
+    params: dict[str, Any] = {}
     if is_handler(identity):
-        statement = statement.where(scope_condition(Order.unit_path, identity, caller_path))
+        if identity.unrestricted:
+            scope: OrderScope = "everywhere"
+        elif caller_path is None:
+            scope = "nowhere"
+        else:
+            scope, params["scope_path"] = "subtree", caller_path
     else:
-        statement = statement.where(_own_condition(identity))
-    if under_path is not None:
-        statement = statement.where(in_subtree(Order.unit_path, under_path))
-    if statuses:
-        statement = statement.where(Order.status.in_(statuses))
-    if service_type_ids:
-        statement = statement.where(Order.service_type_id.in_(service_type_ids))
-    if provider_id is not None:
-        statement = statement.where(Order.provider_id == provider_id)
-    if assignee_person_id is not None:
-        statement = statement.where(Order.assignee_person_id == assignee_person_id)
-    if household_id is not None:
-        statement = statement.where(Order.household_id == household_id)
-    if channel is not None:
-        statement = statement.where(Order.channel == channel)
-    if overdue is not None:
-        flagged = Order.response_overdue.is_(True) | Order.completion_overdue.is_(True)
-        statement = statement.where(flagged if overdue else ~flagged)
-    if escalation is not None:
-        statement = statement.where(Order.escalation == escalation)
-    if submitted_from is not None:
-        statement = statement.where(Order.submitted_at >= submitted_from)
-    if submitted_to is not None:
-        statement = statement.where(Order.submitted_at < submitted_to)
-    if order_ids is not None:
-        statement = statement.where(Order.id.in_(order_ids))
-    if plan_id is not None:
-        statement = statement.where(Order.plan_id == plan_id)
-    if q:
-        statement = statement.where(Order.number.contains(q, autoescape=True) | Order.description.contains(q, autoescape=True))
-    return statement.order_by(Order.submitted_at.desc(), Order.id.desc())
+        scope, params["subject"] = ("own_person" if identity.person_id else "own"), identity.subject
+        if identity.person_id:
+            params["person_id"] = identity.person_id
+    filters = dict(
+        under_path=under_path, statuses=statuses or None, service_type_ids=service_type_ids or None, provider_id=provider_id,
+        assignee_person_id=assignee_person_id, household_id=household_id, channel=channel, escalation=escalation,
+        submitted_from=submitted_from, submitted_to=submitted_to, order_ids=order_ids, plan_id=plan_id,
+        q=contains_pattern(q) if q else None,
+    )
+    params.update((name, value) for name, value in filters.items() if value is not None)
+    return (scope, frozenset(name for name, value in filters.items() if value is not None), overdue), params
 
 
 async def transitions_of(session: AsyncSession, order_id: str) -> list[OrderTransition]:

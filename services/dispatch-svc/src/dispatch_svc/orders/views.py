@@ -36,7 +36,7 @@ from dispatch_svc.orders.states import OPEN, Status, allowed_actions
 from dispatch_svc.privacy import phone_for
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity, Identity
-from shared.pagination import Page, PageDep, as_dicts, fetch_page, page_of
+from shared.pagination import Page, PageDep, as_dicts, page_of
 from shared.problems import unprocessable
 from shared.routing import api_router
 from shared.service import DatabaseDep
@@ -113,13 +113,13 @@ async def list_orders(
     """Orders in the caller's scope (residents: their own), newest first; phones masked."""
     start, end = service.month_window(month, from_, to)
     subtree = await grid.list_subtree(db, identity, under)  # the caller's scope, or `under` inside it
-    statement = service.list_orders_query(
+    shape, params = service.list_orders_query(
         identity=identity, caller_path=subtree, under_path=subtree if under else None, statuses=status,
         service_type_ids=service_type_id, provider_id=provider_id, assignee_person_id=assignee_person_id,
         household_id=household_id, channel=channel, overdue=overdue, escalation=escalation,
         submitted_from=start, submitted_to=end, plan_id=plan_id, q=q,
     )
-    rows, total = await fetch_page(db, statement, page)
+    rows, total = await service.orders_page(*shape).fetch(db, page, params)
     return page_of(OrderPublic, [fields(row, identity, in_list=True) for row in as_dicts(rows)], total, page)
 
 
@@ -142,10 +142,10 @@ async def open_orders(
     statuses = list(OPEN)
     pages = {}
     for name, overdue_only in (("open", None), ("overdue", True)):
-        statement = service.list_orders_query(
+        shape, params = service.list_orders_query(
             identity=identity, caller_path=subtree, under_path=under_path, statuses=statuses, overdue=overdue_only
         )
-        rows, total = await fetch_page(db, statement, page)
+        rows, total = await service.orders_page(*shape).fetch(db, page, params)
         pages[name] = page_of(OrderPublic, [fields(row, identity, in_list=True) for row in as_dicts(rows)], total, page)
     return OpenOrders(**pages)
 

@@ -14,7 +14,7 @@ from dispatch_svc.orders import views as order_views
 from dispatch_svc.orders.models import OrderPublic
 from dispatch_svc.people.models import PersonSummary
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageParams, fetch_page, page_of, paginate
+from shared.pagination import Page, PageParams, page_of, paginate
 from shared.routing import api_router
 from shared.service import DatabaseDep
 
@@ -33,8 +33,8 @@ async def person_summary(
     A person with nothing (or nothing in scope) has totals of 0."""
     # The caller's scope path, asked once: both lists filter by it (an unknown scope unit matches nothing).
     subtree = await grid.list_subtree(db, identity, None)
-    assigned = orders.list_orders_query(identity=identity, caller_path=subtree, assignee_person_id=person_id)
-    rows, total = await fetch_page(db, assigned, NEWEST)
+    assigned, params = orders.list_orders_query(identity=identity, caller_path=subtree, assignee_person_id=person_id)
+    rows, total = await orders.orders_page(*assigned).fetch(db, NEWEST, params)
     served = page_of(OrderPublic, [order_views.fields(row, identity, in_list=True) for row in rows], total, NEWEST)
     statement = lectures.lectures_query(
         identity=identity, caller_path=subtree, under_path=None, first=None, last=None, lecturer_person_id=person_id
