@@ -101,6 +101,32 @@ async def test_rankings_within_branch_and_town(world, rated):
     assert {"branch_unit_id": rated["x"].id, "members": 2, "points": 80, "entries": 8} in branches["items"]
 
 
+async def test_members_balances_over_a_month_a_span_or_all_time_in_scope(world, rated):
+    client = world.client
+    m1, m2, m3 = (rated[k]["id"] for k in ("m1", "m2", "m3"))
+
+    async def balances(headers=None, **params) -> dict:
+        response = await client.get("/api/v1/points/balances", params={"per_page": 200, **params}, headers=headers or admin())
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def points(page: dict) -> dict[str, tuple[int, int]]:
+        return {b["member_id"]: (b["points"], b["entries"]) for b in page["items"] if b["member_id"] in (m1, m2, m3)}
+
+    under_x = await balances(under=rated["x"].id, span="2024")
+    assert [(b["name"], b["points"], b["entries"]) for b in under_x["items"]] == [("一号", 60, 6), ("二号", 20, 2)]
+    assert under_x["total"] == 2
+    assert points(await balances(under=world.town.id, period="2024-02")) == {m1: (10, 1), m2: (10, 1), m3: (0, 0)}
+    assert points(await balances(under=world.town.id, span="2024-Q3")) == {m1: (10, 1), m2: (10, 1), m3: (0, 0)}
+    assert points(await balances(branch_unit_id=rated["y"].id)) == {m3: (0, 0)}
+    first = await balances(under=rated["x"].id, per_page=1)
+    assert first["total"] == 2 and [b["member_id"] for b in first["items"]] == [m1]
+    # A village secretary sees their own branch; another unit is outside their scope.
+    secretary = world.secretary(rated["x"])
+    assert set(points(await balances(secretary))) == {m1, m2}
+    assert (await client.get("/api/v1/points/balances", params={"under": rated["y"].id}, headers=secretary)).status_code == 404
+
+
 async def _pass_deadline(stack, appraisal_id: str) -> None:
     database = Database(stack.services["points"].database_url)
     try:

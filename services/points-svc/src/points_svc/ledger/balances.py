@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import BaseModel
-from sqlalchemy import Row, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.ledger.models import Balance, Entry
 from points_svc.members.models import Member, MemberBalance, PeriodBalance
 from shared.database import Database
 from shared.identity import Identity
-from shared.scope import in_subtree, scope_condition
+from shared.pagination import PagedQuery
+from shared.scope import in_named_subtree, in_subtree, scope_condition
 
 
 class MemberTotal(BaseModel):
@@ -56,24 +59,29 @@ async def entries_sum(session: AsyncSession, *, member_id: str) -> int:
     return int(await session.scalar(select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member_id)) or 0)
 
 
+def _member_totals(periods: ColumnElement[bool] | None) -> Select:
+    """Members with their points over the periods `periods` admits (all time when None), highest first;
+    members without entries there are listed with 0, so a ranking shows everyone."""
+    conditions = [Balance.member_id == Member.id]
+    if periods is not None:
+        conditions.append(periods)
+    points = func.coalesce(func.sum(Balance.points), 0).label("points")
+    entries = func.coalesce(func.sum(Balance.entries), 0).label("entries")
+    return (
+        select(Member.id, Member.name, Member.branch_unit_id, Member.town_unit_id, points, entries)
+        .select_from(Member)
+        .outerjoin(Balance, and_(*conditions))
+        .group_by(Member.id, Member.name, Member.branch_unit_id, Member.town_unit_id)
+        .order_by(points.desc(), Member.name, Member.id)
+    )
+
+
 def member_totals_query(
     *, identity: Identity, scope_path: str | None, periods: list[str] | None, under_path: str | None,
     branch_unit_id: str | None, town_unit_id: str | None, include_left: bool = False,
 ) -> Select:
-    """Members in scope with their points over `periods` (all time when None), highest first.
-
-    Members without entries in the span are listed with 0, so a ranking shows everyone.
-    """
-    conditions = [Balance.member_id == Member.id]
-    if periods is not None:
-        conditions.append(Balance.period.in_(periods))
-    points = func.coalesce(func.sum(Balance.points), 0).label("points")
-    entries = func.coalesce(func.sum(Balance.entries), 0).label("entries")
-    statement = (
-        select(Member.id, Member.name, Member.branch_unit_id, Member.town_unit_id, points, entries)
-        .select_from(Member)
-        .outerjoin(Balance, and_(*conditions))
-    )
+    """Members in scope with their points over `periods` (all time when None), highest first (see `_member_totals`)."""
+    statement = _member_totals(Balance.period.in_(periods) if periods is not None else None)
     statement = statement.where(scope_condition(Member.unit_path, identity, scope_path))
     if under_path is not None:
         statement = statement.where(in_subtree(Member.unit_path, under_path))
@@ -83,9 +91,20 @@ def member_totals_query(
         statement = statement.where(Member.town_unit_id == town_unit_id)
     if not include_left:
         statement = statement.where(Member.left_on.is_(None))
-    return statement.group_by(Member.id, Member.name, Member.branch_unit_id, Member.town_unit_id).order_by(
-        points.desc(), Member.name, Member.id
-    )
+    return statement
+
+
+@cache
+def member_totals_page(*, subtree: bool, periods: bool, branch: bool) -> PagedQuery:
+    """The balance list of one shape, built once: current members with their points, highest first. Binds
+    `subtree` (the root unit's path), `periods` (a list of months; all time without) and `branch_unit_id`."""
+    statement = _member_totals(Balance.period.in_(bindparam("periods", expanding=True)) if periods else None)
+    statement = statement.where(Member.left_on.is_(None))
+    if subtree:
+        statement = statement.where(in_named_subtree(Member.unit_path))
+    if branch:
+        statement = statement.where(Member.branch_unit_id == bindparam("branch_unit_id"))
+    return PagedQuery.of(statement)
 
 
 def to_member_total(row) -> MemberTotal:  # noqa: ANN001 - a result row

@@ -88,15 +88,12 @@ async def list_balances(
     branch_unit_id: str | None = None,
 ) -> Page[balances.MemberTotal]:
     """Each member's points in a month, quarter, year or all time, highest first."""
-    async with db.session() as session:
-        under_path = (await grid.get_in_scope(session, identity, under)).path if under else None
-        statement = balances.member_totals_query(
-            identity=identity, scope_path=await grid.scope_path(session, identity), periods=_periods(period, span),
-            under_path=under_path, branch_unit_id=branch_unit_id, town_unit_id=None,
-        )
-        total = await session.scalar(balances.count_of(statement))
-        rows = (await session.execute(statement.limit(page.per_page).offset(page.offset))).all()
-    return Page(items=[balances.to_member_total(r) for r in rows], total=int(total or 0), page=page.page, per_page=page.per_page)
+    subtree = await grid.list_subtree(db, identity, under)  # the caller's scope, or `under` inside it
+    periods = _periods(period, span)
+    query = balances.member_totals_page(subtree=subtree is not None, periods=periods is not None, branch=branch_unit_id is not None)
+    params = {"subtree": subtree, "periods": periods, "branch_unit_id": branch_unit_id}
+    rows, total = await query.fetch(db, page, {name: value for name, value in params.items() if value is not None})
+    return Page(items=[balances.to_member_total(r) for r in rows], total=total, page=page.page, per_page=page.per_page)
 
 
 @router.get("/balances/branches", response_model=Page[balances.BranchTotal], summary="Branches' balances")
