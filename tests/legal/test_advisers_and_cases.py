@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from harness import identity_headers
 from shared.events.legal import CaseConcluded, CaseRegistered, ConsultationRecorded, LegalAffairClosed
 from shared.identity import Identity, Role
+from shared.ids import new_id
 from shared.local_time import today
 
 API = "/api/v1/legal"
@@ -363,3 +364,10 @@ async def test_cases_list_filters_by_several_statuses_at_once(legal, tree, grid_
     assert (await listed())["total"] == 4
     unknown = await legal.client.get(f"{API}/cases", params=[("status", "registered"), ("status", "pending")], headers=admin)
     assert unknown.status_code == 422
+    # An exact number, and the cases a registry person mediated.
+    assert [c["id"] for c in (await listed(number=accepted["number"]))["items"]] == [accepted["id"]]
+    person_id = new_id()
+    mediator = {"name": "调解员", "affiliation": "village_cadre", "person_id": person_id}
+    assert (await legal.client.post(f"{API}/cases/{mediating['id']}/mediators", json=mediator, headers=admin)).status_code in (200, 201)
+    assert [c["id"] for c in (await listed(mediator_person_id=person_id))["items"]] == [mediating["id"]]
+    assert [c["id"] for c in (await listed("registered", mediator_person_id=person_id))["items"]] == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,9 +55,10 @@ from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import SHANGHAI, today
 from shared.outbox import emit
+from shared.pagination import PagedQuery
 from shared.personal_data import mask_name
 from shared.problems import conflict, unprocessable
-from shared.scope import path_ids
+from shared.scope import in_named_subtree, path_ids
 
 # Town names drop their administrative suffix in case numbers: 禹王镇 → 禹王调〔2026〕12号.
 _TOWN_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
@@ -283,51 +286,75 @@ async def read_case(session: AsyncSession, *, identity: Identity, case_id: str, 
     return await _full(session, case)
 
 
-async def list_cases_query(
-    session: AsyncSession,
+# The case list's filters, each bound by this name (`statuses` expanded: a list).
+_CASE_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "subtree": lambda: in_named_subtree(units_table.c.path),
+    "statuses": lambda: Case.status.in_(bindparam("statuses", expanding=True)),
+    "category": lambda: Case.category == bindparam("category"),
+    "risk_level": lambda: Case.risk_level == bindparam("risk_level"),
+    "start": lambda: Case.registered_on >= bindparam("start"),
+    "end": lambda: Case.registered_on <= bindparam("end"),
+    "number": lambda: Case.number == bindparam("number"),
+    "mediator_person_id": lambda: Case.id.in_(
+        select(CaseMediator.case_id).where(CaseMediator.person_id == bindparam("mediator_person_id"))
+    ),
+}
+CaseShape = tuple[frozenset[str], Literal["agreed", "failed"] | None, bool | None]
+
+
+@cache
+def cases_statement(filters: frozenset[str], outcome: Literal["agreed", "failed"] | None, window_open: bool | None) -> Select:
+    """The case list of one shape, built once (so its compiled form is found again): newest number first.
+    Each name in `filters` binds its own value; `window_open` binds `today` (see `list_cases_query`)."""
+    statement = select(Case).join(units_table, units_table.c.id == Case.unit_id)
+    for name in _CASE_FILTERS:  # in a fixed order, whatever the order of `filters`
+        if name in filters:
+            statement = statement.where(_CASE_FILTERS[name]())
+    if outcome == "agreed":
+        statement = statement.where(Case.agreement_signed_on.is_not(None))
+    elif outcome == "failed":
+        statement = statement.where(Case.failure_reason.is_not(None))
+    if window_open is not None:
+        window = (
+            Case.agreement_signed_on.is_not(None)
+            & Case.judicial_confirmation_applied_on.is_(None)
+            & (Case.judicial_confirmation_deadline >= bindparam("today"))
+        )
+        statement = statement.where(window if window_open else ~window)
+    return statement.order_by(Case.registered_on.desc(), Case.year.desc(), Case.seq.desc(), Case.id)
+
+
+@cache
+def cases_page(filters: frozenset[str], outcome: Literal["agreed", "failed"] | None, window_open: bool | None) -> PagedQuery:
+    """`cases_statement` of this shape, paged."""
+    return PagedQuery.of(cases_statement(filters, outcome, window_open))
+
+
+def list_cases_query(
     *,
-    identity: Identity,
-    under: str | None,
+    subtree: str | None,
     status: CaseStatus | Collection[CaseStatus] | None,
     category: CaseCategory | None,
     risk_level: RiskLevel | None,
-    outcome: str | None,
+    outcome: Literal["agreed", "failed"] | None,
     start: date | None,
     end: date | None,
     confirmation_window_open: bool | None,
     number: str | None,
     mediator_person_id: str | None = None,
-) -> Select:
-    """Cases in scope registered in the period, newest number first; `status` may name several."""
-    statement = await scoped(session, select(Case), Case.unit_id, identity, under)
-    if isinstance(status, CaseStatus):
-        statement = statement.where(Case.status == status)
-    elif status:
-        statement = statement.where(Case.status.in_(list(status)))
-    if category is not None:
-        statement = statement.where(Case.category == category)
-    if risk_level is not None:
-        statement = statement.where(Case.risk_level == risk_level)
-    if outcome == "agreed":
-        statement = statement.where(Case.agreement_signed_on.is_not(None))
-    elif outcome == "failed":
-        statement = statement.where(Case.failure_reason.is_not(None))
-    if start is not None:
-        statement = statement.where(Case.registered_on >= start)
-    if end is not None:
-        statement = statement.where(Case.registered_on <= end)
+) -> tuple[CaseShape, dict[str, Any]]:
+    """The shape of the list of cases registered in the period under `subtree` (the path `list_subtree` gives
+    for the caller and their `under`; None: everywhere), newest number first, and its binds:
+    `cases_statement(*shape)` or `cases_page(*shape)` run with the binds. `status` may name several."""
+    statuses = [status] if isinstance(status, CaseStatus) else list(status) if status else None
+    filters = dict(
+        subtree=subtree, statuses=statuses, category=category, risk_level=risk_level, start=start, end=end, number=number,
+        mediator_person_id=mediator_person_id,
+    )
+    params = {name: value for name, value in filters.items() if value is not None}
     if confirmation_window_open is not None:
-        window_open = (
-            Case.agreement_signed_on.is_not(None)
-            & Case.judicial_confirmation_applied_on.is_(None)
-            & (Case.judicial_confirmation_deadline >= today())
-        )
-        statement = statement.where(window_open if confirmation_window_open else ~window_open)
-    if number is not None:
-        statement = statement.where(Case.number == number)
-    if mediator_person_id is not None:
-        statement = statement.where(Case.id.in_(select(CaseMediator.case_id).where(CaseMediator.person_id == mediator_person_id)))
-    return statement.order_by(Case.registered_on.desc(), Case.year.desc(), Case.seq.desc(), Case.id)
+        params["today"] = today()
+    return (frozenset(params) - {"today"}, outcome, confirmation_window_open), params
 
 
 # --- lifecycle --------------------------------------------------------------------------------

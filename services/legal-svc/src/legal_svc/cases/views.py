@@ -33,7 +33,7 @@ from legal_svc.cases.models import (
     SessionIn,
     SessionPublic,
 )
-from legal_svc.db import platform
+from legal_svc.db import grid, platform
 from legal_svc.listing import page_of
 from legal_svc.periods import PeriodDep
 from shared.idempotency import IdempotencyDep
@@ -88,22 +88,21 @@ async def list_cases(
     ] = None,
 ) -> Page[CaseSummary]:
     """Cases in scope registered in the period, newest first. Parties are always masked here, whatever the role."""
+    subtree = await grid.list_subtree(db, identity, under)  # the caller's scope, or `under` inside it
+    shape, params = service.list_cases_query(
+        subtree=subtree,
+        status=status,
+        category=category,
+        risk_level=risk_level,
+        outcome=outcome,
+        start=period.start,
+        end=period.end,
+        confirmation_window_open=confirmation_window_open,
+        number=number,
+        mediator_person_id=mediator_person_id,
+    )
+    rows, total = await service.cases_page(*shape).fetch(db, page, params)
     async with db.session() as session:
-        statement = await service.list_cases_query(
-            session,
-            identity=identity,
-            under=under,
-            status=status,
-            category=category,
-            risk_level=risk_level,
-            outcome=outcome,
-            start=period.start,
-            end=period.end,
-            confirmation_window_open=confirmation_window_open,
-            number=number,
-            mediator_person_id=mediator_person_id,
-        )
-        rows, total = await paginate(session, statement, page)
         items = await service.summaries(session, rows)
     return page_of(items, total, page)
 

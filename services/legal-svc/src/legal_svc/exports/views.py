@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from legal_svc.advisers import service as advisers
 from legal_svc.cases import service as cases
 from legal_svc.cases.models import CaseCategory, CaseStatus
+from legal_svc.db import grid
 from legal_svc.periods import PeriodDep
 from shared.identity import CurrentIdentity
 from shared.routing import api_router
@@ -50,12 +51,13 @@ async def export_cases(
 ) -> Response:
     """Cases in scope registered in the period (at most 5000, newest first): numbers, status, outcome,
     amounts and masked party names; never facts, ID numbers or phones."""
+    subtree = await grid.list_subtree(db, identity, under)  # the caller's scope, or `under` inside it
+    shape, params = cases.list_cases_query(
+        subtree=subtree, status=status, category=category, risk_level=None, outcome=None,
+        start=period.start, end=period.end, confirmation_window_open=None, number=None,
+    )
     async with db.session() as session:
-        statement = await cases.list_cases_query(
-            session, identity=identity, under=under, status=status, category=category, risk_level=None, outcome=None,
-            start=period.start, end=period.end, confirmation_window_open=None, number=None,
-        )
-        rows = (await session.execute(statement.limit(MAX_ROWS))).scalars().all()
+        rows = (await session.execute(cases.cases_statement(*shape).limit(MAX_ROWS), params)).scalars().all()
         items = await cases.summaries(session, rows)
     header = ["number", "unit_id", "category", "status", "outcome", "risk_level", "registered_on", "concluded_on",
               "amount_in_dispute_fen", "recovered_fen", "joint", "parties", "mediator_affiliations"]
