@@ -202,3 +202,24 @@ async def test_reads_the_driver_cannot_run_and_errors_take_sqlalchemys_path(type
         assert (await typed.fetch_one(TYPED_AS_NUMBER, {"text": "41"}))[0] == 41
     with pytest.raises(DBAPIError, match="invalid input syntax"):  # the server's refusal, as SQLAlchemy raises it
         await typed.fetch_one(TYPED_AS_NUMBER, {"text": "forty-one"})
+
+
+async def test_a_database_refusing_connections_fails_a_hot_read_as_sqlalchemy_does(postgres):
+    url, _admin = postgres
+    database = Database(url)
+    name = database.reader.url.database
+    maintenance = Database(database.reader.url.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        for _ in range(2):  # the second run compiles the statement for the driver
+            assert (await database.fetch_one(TWO)).two == 2
+        async with maintenance.reader.connect() as conn:
+            await conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            await conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name})
+        await database.reader.dispose()  # the read pool holds no connection: the read must open one
+        with pytest.raises(DBAPIError, match="not currently accepting connections"):
+            await database.fetch_one(TWO)
+    finally:
+        async with maintenance.reader.connect() as conn:
+            await conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        await maintenance.dispose()
+        await database.dispose()

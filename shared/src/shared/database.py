@@ -141,18 +141,22 @@ class Database:
     def _driver_read(self, statement: DriverStatement, arguments: list[Any], first: bool) -> list[Row] | None:
         # Runs as SQLAlchemy's own sync code does: the pool's checkout and checkin are plain calls here and the
         # driver's coroutines are awaited with `await_` (one greenlet per read, not a Connection and two).
-        connection = self.reader.sync_engine.raw_connection()
+        connection = None
         try:
+            connection = self.reader.sync_engine.raw_connection()
             driver = connection.driver_connection
             await_(statement.describe(driver))
             if first:
                 record = await_(driver.fetchrow(statement.sql, *arguments))
                 return statement.rows([record] if record is not None else [])
             return statement.rows(await_(driver.fetch(statement.sql, *arguments)))
-        except Exception:  # noqa: BLE001 - a read is safe to repeat: the caller's SQLAlchemy run raises its own errors
-            return None  # and invalidates a dead connection, as on every other path (a closed one is dropped at checkout)
+        except Exception:  # noqa: BLE001 - a read is safe to repeat, and the caller's SQLAlchemy run raises its own
+            # errors (a database refusing connections: the DBAPIError answered 503) and invalidates a dead connection,
+            # as on every other path (a closed one is dropped at checkout); the raw pool raises the driver's own.
+            return None
         finally:
-            connection.close()  # back to the pool
+            if connection is not None:
+                connection.close()  # back to the pool
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
