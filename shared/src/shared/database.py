@@ -121,7 +121,7 @@ class Database:
         if isinstance(known, tuple):  # run once by SQLAlchemy, which named its columns: compile it for the driver
             known = self._driver_statements[statement] = compile_for_driver(statement, known, self.reader.dialect) or False
         if known:
-            rows = await self._read_on_driver(known, params, first=first)
+            rows = await greenlet_spawn(self._driver_read, known, known.arguments(params), first)
             if rows is not None:
                 return rows
         async with self.reader.connect() as conn:
@@ -134,9 +134,6 @@ class Database:
                 row = result.first()
                 return [row] if row is not None else []
             return result.all()
-
-    async def _read_on_driver(self, statement: DriverStatement, params: Mapping[str, Any] | None, *, first: bool) -> list[Row] | None:
-        return await greenlet_spawn(self._driver_read, statement, statement.arguments(params), first)
 
     def _driver_read(self, statement: DriverStatement, arguments: list[Any], first: bool) -> list[Row] | None:
         # Runs as SQLAlchemy's own sync code does: the pool's checkout and checkin are plain calls here and the

@@ -6,7 +6,7 @@ was a quarter of a service's whole read by id. A statement built once at import 
 by SQLAlchemy for the connection's own dialect, with every bind and result type's own processors; each
 read then hands the SQL and its arguments to the asyncpg connection checked out from the read pool and
 builds SQLAlchemy `Row`s from the records. Callers see the same rows either way (tested statement by
-statement against SQLAlchemy's own execution in `tests/shared/test_driver_reads.py`).
+statement against SQLAlchemy's own execution in `tests/shared/test_database.py`).
 """
 
 from __future__ import annotations
