@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +23,11 @@ from shared.problems import PROBLEM_JSON, TITLES
 from shared.routing import api_router
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+# The platform's traces are its logs (request and W3C trace ids on every line, passed on by the gateway) and its
+# metrics are Prometheus'; it exports no OpenTelemetry. FastAPI's own OpenTelemetry hooks are switched off in
+# every app: left on, they ask the global providers on every request whether an SDK was installed since.
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
@@ -54,6 +60,16 @@ class Metrics:
             registry=self.registry,
         )
         self.service = service
+        # One child per (method, route, status): `labels()` checks and joins the labels anew on every call.
+        self._request_series: dict[tuple[str, str, int], Any] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request in the duration histogram."""
+        key = (method, route, status)
+        series = self._request_series.get(key)
+        if series is None:
+            series = self._request_series[key] = self.requests.labels(self.service, method, route, str(status))
+        series.observe(seconds)
 
     def watch_events(self, relay: Any, consumers: list[Any]) -> None:
         """Expose the relay's and consumers' own counters (read at scrape time)."""
@@ -145,9 +161,7 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(self.metrics.service, scope["method"], path, str(status)).observe(
-                time.perf_counter() - started
-            )
+            self.metrics.observe_request(scope["method"], path, status, time.perf_counter() - started)
 
 
 class _BodyTooLarge(Exception):

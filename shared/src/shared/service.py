@@ -21,7 +21,7 @@ from shared.events.base import DomainEvent
 from shared.events.topics import all_topics
 from shared.inbox import EventConsumer, Handler
 from shared.kafka import EventBus, ensure_topics
-from shared.observability import Metrics, RequestContextMiddleware, configure_logging, health_router
+from shared.observability import NO_OPENTELEMETRY, Metrics, RequestContextMiddleware, configure_logging, health_router
 from shared.outbox import OutboxWriter, Relay
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
 from shared.routing import add_routers
@@ -125,7 +125,10 @@ def build_service_app(
                 log.warning("database.dispose_timeout")
             log.info("service.stopped", service=settings.service_name)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, responses=PROBLEM_RESPONSES)
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=lifespan, responses=PROBLEM_RESPONSES,
+        telemetry=NO_OPENTELEMETRY,
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     install_problem_handlers(app)

@@ -24,7 +24,7 @@ from gateway.routes import router as open311_router
 from gateway.settings import GatewaySettings
 from gateway.tracing import TraceContextMiddleware
 from shared.database import Database
-from shared.observability import Metrics, RequestContextMiddleware, configure_logging, health_router
+from shared.observability import NO_OPENTELEMETRY, Metrics, RequestContextMiddleware, configure_logging, health_router
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
 from shared.routing import add_routers
 
@@ -100,6 +100,7 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_OPENTELEMETRY,
     )
     app.state.settings = settings
     app.state.metrics = metrics
