@@ -256,6 +256,44 @@ async def test_monthly_demand_becomes_a_plan_whose_execution_dispatches_its_orde
     await tap.wait_for(OrderDispatched, lambda e: e.order_id in {o["id"] for o in in_a}, count=3)
 
 
+async def _lecture_list_agrees_with_reads(client, tree, registry, made: list[dict]) -> None:
+    """Each filter of the lecture list, and a caller's scope, answer the whole list filtered; a page counts
+    lectures, not lecturers; every item is what the single read answers (its lecturers in the order given)."""
+    everything = (await client.get(f"{BASE}/lectures", params={"per_page": 200}, headers=ADMIN)).json()
+    assert everything["total"] == len(everything["items"]) >= len(made)
+    newest = [(lec["held_at"], lec["id"]) for lec in everything["items"]]
+    assert newest == sorted(newest, reverse=True)
+    for lecture in made:
+        read = (await client.get(f"{BASE}/lectures/{lecture['id']}", headers=ADMIN)).json()
+        assert read in everything["items"] and read["lecturers"] == lecture["lecturers"]
+    cases = [
+        ({"under": tree.village_a.id}, lambda lec: lec["unit_path"].startswith(tree.village_a.path)),
+        ({"under": tree.micro_a1.id}, lambda lec: lec["unit_path"].startswith(tree.micro_a1.path)),
+        ({"from": "2026-08-01"}, lambda lec: lec["held_on"] >= "2026-08-01"),
+        ({"to": "2026-08-10"}, lambda lec: lec["held_on"] <= "2026-08-10"),
+        ({"from": "2026-08-01", "to": "2026-08-10", "lecturer_person_id": registry["elder"]},
+         lambda lec: "2026-08-01" <= lec["held_on"] <= "2026-08-10" and registry["elder"] in [p["person_id"] for p in lec["lecturers"]]),
+    ]
+    for params, kept in cases:
+        answer = (await client.get(f"{BASE}/lectures", params={**params, "per_page": 200}, headers=ADMIN)).json()
+        expected = [lec for lec in everything["items"] if kept(lec)]
+        assert answer["items"] == expected and answer["total"] == len(expected), params
+    in_b = (await client.get(f"{BASE}/lectures", params={"per_page": 200}, headers=staff(Role.VILLAGE_SECRETARY, tree.village_b))).json()
+    assert in_b["items"] == [lec for lec in everything["items"] if lec["unit_path"].startswith(tree.village_b.path)] != []
+    nowhere = (await client.get(f"{BASE}/lectures", headers=staff(Role.VILLAGE_SECRETARY, None))).json()
+    assert nowhere == {"items": [], "total": 0, "page": 1, "per_page": 50}
+    outside = await client.get(f"{BASE}/lectures", params={"under": tree.village_a.id}, headers=staff(Role.VILLAGE_SECRETARY, tree.village_b))
+    assert outside.status_code == 404
+    # One lecture per page, the two-lecturer one included once: the pages walk the whole list.
+    walked = []
+    for number in range(1, everything["total"] + 2):
+        page = (await client.get(f"{BASE}/lectures", params={"page": number, "per_page": 1}, headers=ADMIN)).json()
+        assert page["total"] == everything["total"]
+        walked += page["items"]
+    assert walked == everything["items"]
+    assert [p["name"] for p in next(lec for lec in walked if lec["id"] == made[1]["id"])["lecturers"]] == ["陈老师", "刘老汉"]
+
+
 async def test_lectures_activities_and_the_dashboard_figures(client, kinds, tree, clock, tap, registry):
     clock.set(datetime(2026, 8, 20, 12, 0, tzinfo=UTC))
     lectures = [
@@ -290,6 +328,7 @@ async def test_lectures_activities_and_the_dashboard_figures(client, kinds, tree
     assert [(p["name"], p["sessions"], p["attendees"]) for p in pool] == [("刘老汉", 2, 53), ("陈老师", 2, 38)]
     by_lecturer = (await client.get(f"{BASE}/lectures", params={"lecturer_person_id": registry["lecturer"]}, headers=ADMIN)).json()
     assert {l["id"] for l in by_lecturer["items"]} == {made[0]["id"], made[1]["id"]}
+    await _lecture_list_agrees_with_reads(client, tree, registry, made)
     village_b_secretary = staff(Role.VILLAGE_SECRETARY, tree.village_b)
     assert (await client.get(f"{BASE}/lectures/{made[0]['id']}", headers=village_b_secretary)).status_code == 404
     held = await tap.wait_for(LectureHeld, lambda e: e.lecture_id == made[1]["id"])

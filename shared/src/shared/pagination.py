@@ -126,14 +126,18 @@ class PagedQuery:
         return cls(rows=_window(statement.add_columns(_total(count))), count=count)
 
     @classmethod
-    def by_keys(cls, statement: Select, key: ColumnElement, *, count: Select | None = None) -> PagedQuery:
+    def by_keys(
+        cls, statement: Select, key: ColumnElement, *, count: Select | None = None, read: Select | None = None
+    ) -> PagedQuery:
         """Like `of`, but the page's keys are picked first by the statement reduced to `key`, then their rows
         are read (a deferred join). For an order an index holds with the key, under conditions on that index:
         the planner then walks the index alone, where ordering whole rows it may walk the primary key and
-        filter every row it passes."""
+        filter every row it passes. `read` reads the picked keys' rows instead of `statement` (ordered the same,
+        it may join what belongs to each, several rows per key)."""
         keys = _window(statement.with_only_columns(key))
         count = count if count is not None else count_of(statement)
-        return cls(rows=statement.where(key.in_(keys)).add_columns(_total(count)), count=count)
+        rows = read if read is not None else statement
+        return cls(rows=rows.where(key.in_(keys)).add_columns(_total(count)), count=count)
 
     async def fetch(self, db: Database, page: PageParams, params: Mapping[str, Any]) -> tuple[Sequence[Row], int]:
         """One page of rows and the total across all pages."""

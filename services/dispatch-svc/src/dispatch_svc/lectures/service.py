@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import HANDLERS, require_role
@@ -16,8 +19,9 @@ from shared.events.dispatch import LectureHeld
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.outbox import emit
+from shared.pagination import PagedQuery, as_dicts
 from shared.problems import not_found, unprocessable
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import in_named_subtree, in_subtree, path_in_scope
 
 # A session may be recorded a little ahead of its start (set up on site before it begins).
 FUTURE_SLACK = timedelta(hours=1)
@@ -73,13 +77,56 @@ def _in_period(statement: Select, *, under_path: str | None, first: date | None,
     return statement
 
 
-def lectures_query(*, identity: Identity, caller_path: str | None, under_path: str | None, first: date | None, last: date | None, lecturer_person_id: str | None = None) -> Select:
-    """Sessions in scope, optionally under a unit, held between two days (inclusive), newest first."""
-    statement = select(Lecture).where(scope_condition(Lecture.unit_path, identity, caller_path))
-    statement = _in_period(statement, under_path=under_path, first=first, last=last)
-    if lecturer_person_id:
-        statement = statement.where(Lecture.id.in_(select(LectureLecturer.lecture_id).where(LectureLecturer.person_id == lecturer_person_id)))
-    return statement.order_by(Lecture.held_at.desc(), Lecture.id.desc())
+# The lecture list's filters, each bound by its own name.
+_LECTURE_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "subtree": lambda: in_named_subtree(Lecture.unit_path, "subtree"),
+    "first": lambda: Lecture.held_on >= bindparam("first"),
+    "last": lambda: Lecture.held_on <= bindparam("last"),
+    "lecturer_person_id": lambda: Lecture.id.in_(
+        select(LectureLecturer.lecture_id).where(LectureLecturer.person_id == bindparam("lecturer_person_id"))
+    ),
+}
+
+
+@cache
+def lectures_page(filters: frozenset[str]) -> PagedQuery:
+    """The lecture list of one shape, built once (so its compiled form is found again): newest first, ties by id.
+    A page's lectures are picked first, then read one row per lecturer in the order given (`lecturer_person_id`,
+    `lecturer_name`), so a page and its lecturers come in one round trip; `lectures_of` folds the rows."""
+    statement = select(Lecture)
+    for name, condition in _LECTURE_FILTERS.items():  # in a fixed order, whatever the order of `filters`
+        if name in filters:
+            statement = statement.where(condition())
+    newest = (Lecture.held_at.desc(), Lecture.id.desc())
+    with_lecturers = (
+        select(Lecture, LectureLecturer.person_id.label("lecturer_person_id"), LectureLecturer.name.label("lecturer_name"))
+        .outerjoin(LectureLecturer, LectureLecturer.lecture_id == Lecture.id)
+        .order_by(*newest, LectureLecturer.position)
+    )
+    return PagedQuery.by_keys(statement.order_by(*newest), Lecture.id, read=with_lecturers)
+
+
+def list_lectures_query(
+    *, subtree: str | None, first: date | None = None, last: date | None = None, lecturer_person_id: str | None = None
+) -> tuple[frozenset[str], dict[str, Any]]:
+    """The shape of a lecture list and its binds, for `lectures_page`: sessions in `subtree` (the caller's scope or
+    a unit inside it, see `list_subtree`; None: everywhere), held between two days (inclusive), by one lecturer."""
+    values = {"subtree": subtree, "first": first, "last": last, "lecturer_person_id": lecturer_person_id}
+    params = {name: value for name, value in values.items() if value is not None}
+    return frozenset(params), params
+
+
+def lectures_of(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """The lectures of a page read by `lectures_page`, each a dict of its columns with its `lecturers` in order."""
+    lectures: dict[str, dict[str, Any]] = {}
+    for row in as_dicts(rows):
+        person_id, name = row.pop("lecturer_person_id"), row.pop("lecturer_name")
+        lecture = lectures.get(row["id"])
+        if lecture is None:
+            lecture = lectures[row["id"]] = {**row, "lecturers": []}
+        if person_id is not None:
+            lecture["lecturers"].append({"person_id": person_id, "name": name})
+    return list(lectures.values())
 
 
 async def get_lecture(session: AsyncSession, *, identity: Identity, lecture_id: str) -> Lecture:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Query
 
-from dispatch_svc.access import scope_path
 from dispatch_svc.clock import ClockDep
 from dispatch_svc.db import grid, platform
 from dispatch_svc.lectures import service
@@ -22,7 +21,7 @@ from dispatch_svc.lectures.models import (
 )
 from shared.idempotency import IdempotencyDep
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageDep, paginate
+from shared.pagination import Page, PageDep, page_of
 from shared.problems import unprocessable
 from shared.routing import api_router
 from shared.service import DatabaseDep
@@ -72,15 +71,10 @@ async def list_lectures(
 ) -> Page[LecturePublic]:
     """Sessions in the caller's scope, newest first."""
     _period(from_, to)
-    async with db.session() as session:
-        under_path = (await grid.get_in_scope(session, identity, under)).path if under else None
-        statement = service.lectures_query(
-            identity=identity, caller_path=await scope_path(session, identity), under_path=under_path, first=from_, last=to,
-            lecturer_person_id=lecturer_person_id,
-        )
-        rows, total = await paginate(session, statement, page)
-        lecturers = await service.lecturers_of(session, [r.id for r in rows])
-    return Page(items=[public(r, lecturers[r.id]) for r in rows], total=total, page=page.page, per_page=page.per_page)
+    subtree = await grid.list_subtree(db, identity, under)  # the caller's scope, or `under` inside it
+    shape, params = service.list_lectures_query(subtree=subtree, first=from_, last=to, lecturer_person_id=lecturer_person_id)
+    rows, total = await service.lectures_page(shape).fetch(db, page, params)
+    return page_of(LecturePublic, service.lectures_of(rows), total, page)
 
 
 @router.get("/summary", response_model=LectureSummary, summary="Sessions and attendees under a unit")

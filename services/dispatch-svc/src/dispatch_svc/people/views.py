@@ -8,13 +8,13 @@ from fastapi import Path
 
 from dispatch_svc.db import grid
 from dispatch_svc.lectures import service as lectures
-from dispatch_svc.lectures import views as lecture_views
+from dispatch_svc.lectures.models import LecturePublic
 from dispatch_svc.orders import service as orders
 from dispatch_svc.orders import views as order_views
 from dispatch_svc.orders.models import OrderPublic
 from dispatch_svc.people.models import PersonSummary
 from shared.identity import CurrentIdentity
-from shared.pagination import Page, PageParams, page_of, paginate
+from shared.pagination import PageParams, page_of
 from shared.routing import api_router
 from shared.service import DatabaseDep
 
@@ -36,15 +36,7 @@ async def person_summary(
     assigned, params = orders.list_orders_query(identity=identity, caller_path=subtree, assignee_person_id=person_id)
     rows, total = await orders.orders_page(*assigned).fetch(db, NEWEST, params)
     served = page_of(OrderPublic, [order_views.fields(row, identity, in_list=True) for row in rows], total, NEWEST)
-    statement = lectures.lectures_query(
-        identity=identity, caller_path=subtree, under_path=None, first=None, last=None, lecturer_person_id=person_id
-    )
-    async with db.session() as session:
-        given, total = await paginate(session, statement, NEWEST)
-        lecturers = await lectures.lecturers_of(session, [lecture.id for lecture in given])
-    return PersonSummary(
-        person_id=person_id,
-        orders=served,
-        lectures=Page(items=[lecture_views.public(lecture, lecturers[lecture.id]) for lecture in given], total=total,
-                      page=NEWEST.page, per_page=NEWEST.per_page),
-    )
+    shape, params = lectures.list_lectures_query(subtree=subtree, lecturer_person_id=person_id)
+    rows, total = await lectures.lectures_page(shape).fetch(db, NEWEST, params)
+    given = page_of(LecturePublic, lectures.lectures_of(rows), total, NEWEST)
+    return PersonSummary(person_id=person_id, orders=served, lectures=given)
