@@ -11,12 +11,13 @@ from points_svc.ledger.service import list_entries
 from points_svc.members import service
 from points_svc.members.models import MemberPublic, MemberSummary
 from points_svc.ratings.models import RatingPublic
-from points_svc.ratings.service import list_ratings_query
+from points_svc.ratings.service import list_ratings_query, ratings_page
 from shared.database import Database
 from shared.identity import Identity
 from shared.pagination import PageParams
 
 RECENT_ENTRIES = PageParams(page=1, per_page=10)
+LATEST_RATING = PageParams(page=1, per_page=1)
 
 
 async def member_summary(db: Database, *, identity: Identity, member_id: str) -> MemberSummary:
@@ -28,11 +29,9 @@ async def member_summary(db: Database, *, identity: Identity, member_id: str) ->
     scope_path = None if identity.unrestricted else member.scope_path
     balance = await balances.member_balance(db, member=member, from_period=None, to_period=None)
     entries = await list_entries(db, page=RECENT_ENTRIES, subtree=scope_path, member_id=member.id)
-    ratings = list_ratings_query(
-        identity=identity, scope_path=scope_path, town_unit_id=None, branch_unit_id=member.branch_unit_id,
-        period=None, min_stars=None, member_id=member.id,
-    )
-    latest = await db.fetch_one(ratings.limit(1))  # newest span first: the first is the latest
+    shape, params = list_ratings_query(subtree=scope_path, branch_unit_id=member.branch_unit_id, member_id=member.id)
+    newest, _ = await ratings_page(shape).fetch(db, LATEST_RATING, params)  # newest span first: the first is the latest
+    latest = newest[0] if newest else None
     return MemberSummary(
         member=MemberPublic.model_validate(member, from_attributes=True),
         balance=balance,

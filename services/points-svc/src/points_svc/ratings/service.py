@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.access import path_related, require_town_manager
@@ -30,8 +33,9 @@ from shared.events.points import RatingComputed
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.outbox import emit
+from shared.pagination import PagedQuery
 from shared.problems import not_found, unprocessable
-from shared.scope import path_in_scope, scope_condition
+from shared.scope import in_named_subtree, path_in_scope
 
 
 async def _town(session: AsyncSession, identity: Identity, town_unit_id: str, *, write: bool):  # noqa: ANN202 - GridUnit
@@ -125,23 +129,40 @@ async def compute_ratings(session: AsyncSession, *, identity: Identity, data: Ra
     return RatingRun(town_unit_id=town.id, period=data.period, thresholds=thresholds, members=len(rows), by_stars=dict(sorted(counts.items())))
 
 
+# The rating list's filters, each bound by its own name.
+_RATING_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "subtree": lambda: in_named_subtree(Rating.unit_path, "subtree"),
+    "town_unit_id": lambda: Rating.town_unit_id == bindparam("town_unit_id"),
+    "branch_unit_id": lambda: Rating.branch_unit_id == bindparam("branch_unit_id"),
+    "member_id": lambda: Rating.member_id == bindparam("member_id"),
+    "period": lambda: Rating.period == bindparam("period"),
+    "min_stars": lambda: Rating.stars >= bindparam("min_stars"),
+}
+
+
+@cache
+def ratings_page(filters: frozenset[str]) -> PagedQuery:
+    """The rating list of one shape, built once (so its compiled form is found again): newest span first, then
+    by points, name and id."""
+    statement = select(Rating)
+    for name, condition in _RATING_FILTERS.items():  # in a fixed order, whatever the order of `filters`
+        if name in filters:
+            statement = statement.where(condition())
+    return PagedQuery.of(statement.order_by(Rating.period.desc(), Rating.total_points.desc(), Rating.name, Rating.id))
+
+
 def list_ratings_query(
-    *, identity: Identity, scope_path: str | None, town_unit_id: str | None, branch_unit_id: str | None,
-    period: str | None, min_stars: int | None, member_id: str | None = None,
-) -> Select:
-    """Ratings in scope, best first."""
-    statement = select(Rating).where(scope_condition(Rating.unit_path, identity, scope_path))
-    if town_unit_id is not None:
-        statement = statement.where(Rating.town_unit_id == town_unit_id)
-    if branch_unit_id is not None:
-        statement = statement.where(Rating.branch_unit_id == branch_unit_id)
-    if member_id is not None:
-        statement = statement.where(Rating.member_id == member_id)
-    if period is not None:
-        statement = statement.where(Rating.period == period)
-    if min_stars is not None:
-        statement = statement.where(Rating.stars >= min_stars)
-    return statement.order_by(Rating.period.desc(), Rating.total_points.desc(), Rating.name, Rating.id)
+    *, subtree: str | None, town_unit_id: str | None = None, branch_unit_id: str | None = None,
+    period: str | None = None, min_stars: int | None = None, member_id: str | None = None,
+) -> tuple[frozenset[str], dict[str, Any]]:
+    """The shape of a rating list and its binds, for `ratings_page`: ratings in `subtree` (the caller's scope,
+    see `list_subtree`; None: everywhere), filtered."""
+    values = {
+        "subtree": subtree, "town_unit_id": town_unit_id, "branch_unit_id": branch_unit_id, "member_id": member_id,
+        "period": period, "min_stars": min_stars,
+    }
+    params = {name: value for name, value in values.items() if value is not None}
+    return frozenset(params), params
 
 
 async def ranking(session: AsyncSession, *, identity: Identity, unit_id: str, periods: list[str] | None) -> list[RankingLine]:

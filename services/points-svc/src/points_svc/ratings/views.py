@@ -12,7 +12,7 @@ from points_svc.ratings import service
 from points_svc.ratings.models import RankingLine, RatingCompute, RatingPublic, RatingRun, SchemePublic, SchemeSet, SpanKind
 from shared.identity import CurrentIdentity
 from shared.local_time import PERIOD_PATTERN
-from shared.pagination import Page, PageDep, paginate
+from shared.pagination import Page, PageDep, PageParams, page_of
 from shared.routing import api_router
 from shared.service import DatabaseDep
 
@@ -53,13 +53,12 @@ async def list_ratings(
     min_stars: Annotated[int | None, Query(ge=0, le=5)] = None,
 ) -> Page[RatingPublic]:
     """Computed ratings in scope, newest span first, then by points."""
-    async with db.session() as session:
-        statement = service.list_ratings_query(
-            identity=identity, scope_path=await grid.scope_path(session, identity), town_unit_id=town_unit_id,
-            branch_unit_id=branch_unit_id, period=period, min_stars=min_stars, member_id=member_id,
-        )
-        rows, total = await paginate(session, statement, page)
-    return Page(items=[RatingPublic.model_validate(r, from_attributes=True) for r in rows], total=total, page=page.page, per_page=page.per_page)
+    shape, params = service.list_ratings_query(
+        subtree=await grid.list_subtree(db, identity, None), town_unit_id=town_unit_id, branch_unit_id=branch_unit_id,
+        period=period, min_stars=min_stars, member_id=member_id,
+    )
+    rows, total = await service.ratings_page(shape).fetch(db, page, params)
+    return page_of(RatingPublic, rows, total, page)
 
 
 @router.get("/award-candidates", response_model=list[RatingPublic], summary="Award candidates")
@@ -72,13 +71,11 @@ async def award_candidates(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[RatingPublic]:
     """Members of the town rated at least `min_stars` for the span, best first (compute ratings first)."""
-    async with db.session() as session:
-        statement = service.list_ratings_query(
-            identity=identity, scope_path=await grid.scope_path(session, identity), town_unit_id=town_unit_id,
-            branch_unit_id=None, period=period, min_stars=min_stars,
-        )
-        rows = (await session.execute(statement.limit(limit))).scalars().all()
-    return [RatingPublic.model_validate(r, from_attributes=True) for r in rows]
+    shape, params = service.list_ratings_query(
+        subtree=await grid.list_subtree(db, identity, None), town_unit_id=town_unit_id, period=period, min_stars=min_stars,
+    )
+    rows, _ = await service.ratings_page(shape).fetch(db, PageParams(per_page=limit), params)
+    return [RatingPublic.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/rankings", response_model=Page[RankingLine], summary="Rank members by points")
