@@ -95,3 +95,13 @@ async def test_the_member_summary_says_what_the_member_assignments_and_liaisons_
     assert (await client.get("/api/v1/grid/reports/member-summary", params={"member_id": member["id"]}, headers=grid_worker)).status_code == 404
     unknown = await client.get("/api/v1/grid/reports/member-summary", params={"member_id": "01NOSUCHMEMBER000000000000"}, headers=ADMIN)
     assert unknown.status_code == 404
+    # Only what is in force today: a role ended today, a role from a later year and a link ended today drop out.
+    leader = next(r for r in admin_view["roles"] if r["role"] == "grid_leader")
+    assert (await client.post(f"/api/v1/grid/assignments/{leader['id']}/end", json={}, headers=ADMIN)).status_code == 200
+    await _post(client, "/api/v1/grid/assignments", {"unit_id": world["second_grid"]["id"], "person_id": person["id"],
+                                                     "role": "grid_worker", "starts_on": "2099-01-01"})
+    link = admin_view["liaisons"][0]
+    assert (await client.post(f"/api/v1/grid/liaisons/{link['id']}/end", json={}, headers=ADMIN)).status_code == 200
+    later = await _get(client, "/api/v1/grid/reports/member-summary", ADMIN, member_id=member["id"])
+    assert {r["role"] for r in later["roles"]} == {"party_member", "committee_member"} and later["liaisons"] == []
+    assert later["member"] == admin_view["member"]

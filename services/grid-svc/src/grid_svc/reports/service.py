@@ -11,19 +11,18 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, case, d
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.assignments import service as assignments
-from grid_svc.assignments.models import CORE_ROLES, Assignment, AssignmentRole
+from grid_svc.assignments.models import CORE_ROLES, Assignment, AssignmentPublic, AssignmentRole
 from grid_svc.households.models import Household
-from grid_svc.liaisons import service as liaisons
-from grid_svc.liaisons.models import Liaison, LiaisonKind
-from grid_svc.party.models import PartyMember, PartyOrg
-from grid_svc.party.service import get_member, member_public
+from grid_svc.liaisons.models import Liaison, LiaisonKind, LiaisonPublic
+from grid_svc.party.models import PartyMember, PartyMemberPublic, PartyOrg
 from grid_svc.people.models import Person
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
 from grid_svc.units.service import get_unit, scope_path_of
+from shared.database import Database
 from shared.identity import Identity
 from shared.local_time import today
-from shared.scope import in_named_subtree
+from shared.scope import caller_scope_path, fetch_in_scope, in_named_subtree
 
 MIN_CADRE_GRIDS = 1
 MIN_CADRE_HOUSEHOLDS = 10
@@ -252,25 +251,69 @@ async def unit_summary(session: AsyncSession, *, identity: Identity, unit_id: st
     )
 
 
-async def member_summary(session: AsyncSession, *, identity: Identity, member_id: str) -> MemberSummary:
-    """A party member with their person's roles and the liaisons of the member or person, in force today (404 outside scope)."""
-    member = await get_member(session, identity=identity, member_id=member_id)
-    scope_path = await scope_path_of(session, identity)
-    roles = await session.execute(
-        assignments.list_query(
-            identity=identity, scope_path=scope_path, under=None, unit_id=None, person_id=member.person_id, role=None, current_only=True
-        ).limit(MAX_LISTED)
-    )
-    links = await session.execute(
-        liaisons.list_query(
-            identity=identity, scope_path=scope_path, under=None, kind=None, person_id=None, member_id=None, household_id=None,
-            current_only=True,
+@cache
+def _member_in_summary() -> Select:
+    """The member (bind `member_id`) in the API's shape, with the path of their organisation's unit and the
+    caller's scope path (see `fetch_in_scope`)."""
+    return (
+        select(
+            PartyMember.id, PartyMember.person_id, Person.name, PartyMember.party_org_id, PartyOrg.name.label("org_name"),
+            PartyOrg.kind.label("org_kind"), PartyOrg.unit_id, PartyMember.joined_on, PartyMember.status, PartyMember.left_on,
+            PartyMember.left_reason, Unit.path, caller_scope_path(Unit.id, Unit.path),
         )
-        .where(or_(Liaison.member_id == member.id, Liaison.person_id == member.person_id))
-        .limit(MAX_LISTED)
+        .join(Person, Person.id == PartyMember.person_id)
+        .join(PartyOrg, PartyOrg.id == PartyMember.party_org_id)
+        .join(Unit, Unit.id == PartyOrg.unit_id)
+        .where(PartyMember.id == bindparam("member_id"))
     )
+
+
+@cache
+def _roles_in_summary(scoped: bool) -> Select:
+    """The person's role assignments in force `today` (bind `person_id`; `subtree` when `scoped`), as the
+    assignment list orders them, at most `listed`."""
+    statement = (
+        select(Assignment.__table__, Person.name.label("name"), Unit.name.label("unit_name"))
+        .join(Person, Person.id == Assignment.person_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.person_id == bindparam("person_id"), _in_force(Assignment.starts_on, Assignment.ends_on, _TODAY))
+    )
+    if scoped:
+        statement = statement.where(_under(Unit.path))
+    return statement.order_by(Unit.path, Assignment.role, Assignment.starts_on, Assignment.id).limit(bindparam("listed"))
+
+
+@cache
+def _liaisons_in_summary(scoped: bool) -> Select:
+    """The liaison links in force `today` of the member or of their person (bind `member_id`, `person_id`;
+    `subtree` when `scoped`), as the liaison list orders them, at most `listed`."""
+    statement = (
+        select(Liaison.__table__, Person.name.label("name"), Household.code.label("household_code"), Unit.name.label("unit_name"))
+        .join(Person, Person.id == Liaison.person_id)
+        .join(Unit, Unit.id == Liaison.unit_id)
+        .outerjoin(Household, Household.id == Liaison.household_id)
+        .where(
+            or_(Liaison.member_id == bindparam("member_id"), Liaison.person_id == bindparam("person_id")),
+            _in_force(Liaison.starts_on, Liaison.ends_on, _TODAY),
+        )
+    )
+    if scoped:
+        statement = statement.where(_under(Unit.path))
+    return statement.order_by(Person.name, Liaison.kind, Liaison.starts_on, Liaison.id).limit(bindparam("listed"))
+
+
+async def member_summary(db: Database, *, identity: Identity, member_id: str) -> MemberSummary:
+    """A party member with their person's roles and the liaisons of the member or person, in force today (404 outside
+    scope): three statements built once, the first checking scope as it reads the member."""
+    member = await fetch_in_scope(db, _member_in_summary(), identity, path="path", record="party member", member_id=member_id)
+    scoped = not identity.unrestricted  # the member lies in the caller's scope: its path is known
+    params = {"person_id": member.person_id, "member_id": member.id, "today": today(), "listed": MAX_LISTED}
+    if scoped:
+        params["subtree"] = member.scope_path
+    roles = await db.fetch_all(_roles_in_summary(scoped), {name: v for name, v in params.items() if name != "member_id"})
+    links = await db.fetch_all(_liaisons_in_summary(scoped), params)
     return MemberSummary(
-        member=await member_public(session, member),
-        roles=[assignments.to_public(a, name, unit_name) for a, name, unit_name in roles.all()],
-        liaisons=[liaisons.to_public(*row) for row in links.all()],
+        member=PartyMemberPublic.model_validate(member, from_attributes=True),
+        roles=[AssignmentPublic.model_validate(role, from_attributes=True) for role in roles],
+        liaisons=[LiaisonPublic.model_validate(link, from_attributes=True) for link in links],
     )

@@ -47,8 +47,7 @@ async def member_summary(
     """The member, the role assignments of their person and the liaison links of the member or their
     person in force today (those on units in the caller's scope) — what the gateway's member profile needs
     from the registry, in one answer. 404 when the member is unknown or outside scope."""
-    async with db.session() as session:
-        return await service.member_summary(session, identity=identity, member_id=member_id)
+    return await service.member_summary(db, identity=identity, member_id=member_id)
 
 
 @router.get("/incomplete-teams", response_model=Page[IncompleteTeam], summary="Grids whose 1+1+1 team is incomplete")
