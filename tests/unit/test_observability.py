@@ -13,22 +13,30 @@ from ulid_transform import ulid_to_timestamp
 
 from grid_svc.main import create_app
 from grid_svc.settings import GridSettings
+from shared import ids as ids_module
 from shared.ids import new_id
 from shared.observability import Metrics, RequestContextMiddleware
 
 CROCKFORD = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
-def test_new_ids_are_ulids_of_now_ordered_by_time_and_distinct():
+def test_new_ids_are_ulids_of_now_in_the_order_they_were_made():
     before = time.time()
-    ids = [new_id() for _ in range(10_000)]
+    ids = [new_id() for _ in range(10_000)]  # many share a millisecond
     after = time.time()
     assert all(CROCKFORD.match(i) for i in ids)
-    assert len(set(ids)) == len(ids)
     assert all(int(before * 1000) <= ulid_to_timestamp(i) <= after * 1000 for i in ids)  # milliseconds
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
     time.sleep(0.002)
-    later = new_id()
-    assert later > max(ids)  # a later millisecond sorts after every id of an earlier one
+    assert new_id() > ids[-1]
+
+
+def test_new_ids_stay_ordered_when_the_clock_steps_back_or_a_millisecond_runs_out(monkeypatch):
+    ahead = int(time.time() * 1000) + 10_000  # as if the clock had stepped back ten seconds since
+    monkeypatch.setattr(ids_module, "_last", (ahead, (1 << 80) - 2))
+    first, second = new_id(), new_id()
+    assert ulid_to_timestamp(first) == ahead and ulid_to_timestamp(second) == ahead + 1  # the random part ran out
+    assert first < second
 
 
 def _durations(metrics: Metrics) -> dict[tuple[str, str, str], float]:
