@@ -307,11 +307,11 @@ async def member_summary(db: Database, *, identity: Identity, member_id: str) ->
     scope): three statements built once, the first checking scope as it reads the member."""
     member = await fetch_in_scope(db, _member_in_summary(), identity, path="path", record="party member", member_id=member_id)
     scoped = not identity.unrestricted  # the member lies in the caller's scope: its path is known
-    params = {"person_id": member.person_id, "member_id": member.id, "today": today(), "listed": MAX_LISTED}
+    params = {"person_id": member.person_id, "today": today(), "listed": MAX_LISTED}
     if scoped:
         params["subtree"] = member.scope_path
-    roles = await db.fetch_all(_roles_in_summary(scoped), {name: v for name, v in params.items() if name != "member_id"})
-    links = await db.fetch_all(_liaisons_in_summary(scoped), params)
+    roles = await db.fetch_all(_roles_in_summary(scoped), params)
+    links = await db.fetch_all(_liaisons_in_summary(scoped), {**params, "member_id": member.id})
     return MemberSummary(
         member=PartyMemberPublic.model_validate(member, from_attributes=True),
         roles=[AssignmentPublic.model_validate(role, from_attributes=True) for role in roles],
