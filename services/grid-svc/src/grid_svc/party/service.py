@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
@@ -23,13 +23,14 @@ from grid_svc.people.models import Person
 from grid_svc.people.service import get_person
 from grid_svc.units.models import Unit
 from grid_svc.units.service import get_unit, scope_path_of
+from shared.database import Database
 from shared.events.grid import LiaisonUnlinked, MemberJoined, MemberLeft
 from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import caller_scope_path, fetch_in_scope, in_subtree, path_in_scope, scope_condition
 
 
 def _current(day: date):  # noqa: ANN202 - a SQL condition
@@ -87,6 +88,27 @@ async def rename_org(session: AsyncSession, *, identity: Identity, org_id: str, 
     org.name = name
     org.updated_at = now()
     return org, unit
+
+
+MEMBER_IN_SCOPE = (
+    select(
+        PartyMember.id, PartyMember.person_id, Person.name, PartyMember.party_org_id, PartyOrg.name.label("org_name"),
+        PartyOrg.kind.label("org_kind"), PartyOrg.unit_id, PartyMember.joined_on, PartyMember.status, PartyMember.left_on,
+        PartyMember.left_reason, Unit.path, caller_scope_path(Unit.id, Unit.path),
+    )
+    .join(Person, Person.id == PartyMember.person_id)
+    .join(PartyOrg, PartyOrg.id == PartyMember.party_org_id)
+    .join(Unit, Unit.id == PartyOrg.unit_id)
+    .where(PartyMember.id == bindparam("member_id"))
+)
+"""A member (bind `member_id`) in the API's shape, with the path of their organisation's unit and the caller's
+scope path (see `fetch_in_scope`)."""
+
+
+async def read_member(db: Database, *, identity: Identity, member_id: str) -> Row:
+    """The member's columns in the API's shape (`PartyMemberPublic`) if their organisation lies in the caller's
+    scope, else 404, in one round trip; `scope_path` is the caller's."""
+    return await fetch_in_scope(db, MEMBER_IN_SCOPE, identity, path="path", record="party member", member_id=member_id)
 
 
 async def get_member(session: AsyncSession, *, identity: Identity, member_id: str) -> PartyMember:

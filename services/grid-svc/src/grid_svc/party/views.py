@@ -105,9 +105,7 @@ async def list_members(
 @router.get("/members/{member_id}", response_model=PartyMemberPublic, summary="Read a party member")
 async def read_member(member_id: str, db: DatabaseDep, identity: CurrentIdentity) -> PartyMemberPublic:
     """One member with the names of the person and organisation."""
-    async with db.session() as session:
-        member = await service.get_member(session, identity=identity, member_id=member_id)
-        return await service.member_public(session, member)
+    return PartyMemberPublic.model_validate(await service.read_member(db, identity=identity, member_id=member_id), from_attributes=True)
 
 
 @router.patch("/members/{member_id}", response_model=PartyMemberPublic, summary="Change a member's status")

@@ -15,6 +15,7 @@ from grid_svc.assignments.models import CORE_ROLES, Assignment, AssignmentPublic
 from grid_svc.households.models import Household
 from grid_svc.liaisons.models import Liaison, LiaisonKind, LiaisonPublic
 from grid_svc.party.models import PartyMember, PartyMemberPublic, PartyOrg
+from grid_svc.party.service import read_member
 from grid_svc.people.models import Person
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
@@ -22,7 +23,7 @@ from grid_svc.units.service import get_unit, scope_path_of
 from shared.database import Database
 from shared.identity import Identity
 from shared.local_time import today
-from shared.scope import caller_scope_path, fetch_in_scope, in_named_subtree
+from shared.scope import in_named_subtree
 
 MIN_CADRE_GRIDS = 1
 MIN_CADRE_HOUSEHOLDS = 10
@@ -252,23 +253,6 @@ async def unit_summary(session: AsyncSession, *, identity: Identity, unit_id: st
 
 
 @cache
-def _member_in_summary() -> Select:
-    """The member (bind `member_id`) in the API's shape, with the path of their organisation's unit and the
-    caller's scope path (see `fetch_in_scope`)."""
-    return (
-        select(
-            PartyMember.id, PartyMember.person_id, Person.name, PartyMember.party_org_id, PartyOrg.name.label("org_name"),
-            PartyOrg.kind.label("org_kind"), PartyOrg.unit_id, PartyMember.joined_on, PartyMember.status, PartyMember.left_on,
-            PartyMember.left_reason, Unit.path, caller_scope_path(Unit.id, Unit.path),
-        )
-        .join(Person, Person.id == PartyMember.person_id)
-        .join(PartyOrg, PartyOrg.id == PartyMember.party_org_id)
-        .join(Unit, Unit.id == PartyOrg.unit_id)
-        .where(PartyMember.id == bindparam("member_id"))
-    )
-
-
-@cache
 def _roles_in_summary(scoped: bool) -> Select:
     """The person's role assignments in force `today` (bind `person_id`; `subtree` when `scoped`), as the
     assignment list orders them, at most `listed`."""
@@ -304,8 +288,8 @@ def _liaisons_in_summary(scoped: bool) -> Select:
 
 async def member_summary(db: Database, *, identity: Identity, member_id: str) -> MemberSummary:
     """A party member with their person's roles and the liaisons of the member or person, in force today (404 outside
-    scope): three statements built once, the first checking scope as it reads the member."""
-    member = await fetch_in_scope(db, _member_in_summary(), identity, path="path", record="party member", member_id=member_id)
+    scope): three statements built once, the first (`read_member`) checking scope as it reads the member."""
+    member = await read_member(db, identity=identity, member_id=member_id)
     scoped = not identity.unrestricted  # the member lies in the caller's scope: its path is known
     params = {"person_id": member.person_id, "today": today(), "listed": MAX_LISTED}
     if scoped:
