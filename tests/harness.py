@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,8 +57,8 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
     raise AssertionError("condition not met before the deadline")
 
 
-@contextmanager
-def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
+@asynccontextmanager
+async def statements_run(engine: AsyncEngine) -> AsyncIterator[list[str]]:
     """The SQL statements `engine` sends to the database inside the block, in order: those SQLAlchemy runs and,
     on PostgreSQL, those the hot-path reads hand to the driver directly (`shared.driver_reads`)."""
     run: list[str] = []
@@ -80,6 +80,7 @@ def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
     event.listen(engine.sync_engine, "checkout", watch)
     try:
         yield run
+        await asyncio.sleep(0)  # the driver reports a statement on the event loop's next turn
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
         event.remove(engine.sync_engine, "checkout", watch)

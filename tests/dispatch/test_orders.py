@@ -179,7 +179,7 @@ async def test_order_lifecycle_routes_to_the_household_cadre_and_emits_events(st
     assert history[3]["actor_role"] == "party_member"
     assert all(t["at"] for t in history)
     # Reading the order answers what the last move did, the order and its six steps from one statement.
-    with statements_run(stack.services["dispatch"].runtime.database.reader) as run:
+    async with statements_run(stack.services["dispatch"].runtime.database.reader) as run:
         read = await client.get(f"{BASE}/orders/{order['id']}", headers=grid_worker)
     assert read.json() == evaluated
     assert len(run) == 1, run

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from grid.registry_builders import ADMIN, create_chain, create_unit, headers_for, id_number, register_household, register_person
 
+from harness import statements_run
 from shared.identity import Role
 
 
@@ -66,6 +67,10 @@ async def test_the_unit_summary_says_what_the_unit_counts_team_members_and_compl
     assert village["compliance"]["cadres"] == 1 and village["compliance"]["cadres_below_minimum"] == 1
     on_day = await _get(client, "/api/v1/grid/reports/unit-summary", ADMIN, under=world["village"]["id"], on="2000-01-01")
     assert on_day["compliance"]["on"] == "2000-01-01" and on_day["compliance"]["households"] == 0
+    # The unit with the caller's scope, every count, and the team: three statements for a scoped caller too.
+    async with statements_run(grid.runtime.database.reader) as run:
+        await _get(client, "/api/v1/grid/reports/unit-summary", secretary, under=world["village"]["id"])
+    assert len(run) == 3, run
     micro = await _get(client, "/api/v1/grid/reports/unit-summary", ADMIN, under=world["micro_grid"]["id"])
     assert micro["units_below"] == {"unit_id": world["micro_grid"]["id"], "county": 0, "town": 0, "village": 0, "grid": 0,
                                     "small_grid": 0, "micro_grid": 0}

@@ -8,9 +8,9 @@ from datetime import date
 from functools import cache
 
 from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, case, distinct, exists, func, or_, select, true
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grid_svc.assignments import service as assignments
 from grid_svc.assignments.models import CORE_ROLES, Assignment, AssignmentPublic, AssignmentRole
 from grid_svc.households.models import Household
 from grid_svc.liaisons.models import Liaison, LiaisonKind, LiaisonPublic
@@ -19,7 +19,7 @@ from grid_svc.party.service import read_member
 from grid_svc.people.models import Person
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
-from grid_svc.units.service import get_unit, scope_path_of
+from grid_svc.units.service import read_unit
 from shared.database import Database
 from shared.identity import Identity
 from shared.local_time import today
@@ -37,8 +37,7 @@ _TODAY = bindparam("today")
 _UNIT_ID = bindparam("unit_id")
 
 
-
-def _params(under: Unit, day: date) -> dict[str, object]:
+def _params(under: Unit | Row, day: date) -> dict[str, object]:
     return {"subtree": under.path, "day": day}
 
 
@@ -153,18 +152,21 @@ def _joined(parts: list[Subquery]) -> Select:
 
 
 def _summary_parts() -> list[Subquery]:
-    """The one-row aggregates behind ComplianceSummary, each column labelled by its field."""
+    """The one-row aggregates behind ComplianceSummary, each column labelled by its field.
+
+    Alternatives are spelled with OR, not IN of a list: SQLAlchemy renders a list per execution, and only a
+    statement of fixed SQL is handed to the driver (`Database.fetch_one`)."""
     units = (
         select(
             func.count(case((Unit.level == Level.GRID, 1))).label("grids"),
             func.count(case((Unit.level == Level.MICRO_GRID, 1))).label("micro_grids"),
         )
-        .where(_under(Unit.path), Unit.level.in_([Level.GRID, Level.MICRO_GRID]), Unit.retired_at.is_(None))
+        .where(_under(Unit.path), or_(Unit.level == Level.GRID, Unit.level == Level.MICRO_GRID), Unit.retired_at.is_(None))
         .subquery("unit_counts")
     )
     linked = exists().where(
         Liaison.household_id == Household.id,
-        Liaison.kind.in_([LiaisonKind.MEMBER_HOUSEHOLD, LiaisonKind.CADRE_HOUSEHOLD]),
+        or_(Liaison.kind == LiaisonKind.MEMBER_HOUSEHOLD, Liaison.kind == LiaisonKind.CADRE_HOUSEHOLD),
         _in_force(Liaison.starts_on, Liaison.ends_on, _DAY),
     )
     households = (
@@ -194,7 +196,7 @@ def _summary() -> Select:
     return _joined(_summary_parts())
 
 
-def _compliance(under: Unit, day: date, figures: dict[str, int]) -> ComplianceSummary:
+def _compliance(under: Unit | Row, day: date, figures: dict[str, int]) -> ComplianceSummary:
     households, covered = figures["households"], figures["households_with_liaison"]
     fields = {name: figures[name] for name in ComplianceSummary.model_fields if name in figures}
     return ComplianceSummary(
@@ -228,39 +230,35 @@ def _unit_summary() -> Select:
     return _joined([*_summary_parts(), levels, members])
 
 
-async def unit_summary(session: AsyncSession, *, identity: Identity, unit_id: str, day: date) -> UnitSummary:
+async def unit_summary(db: Database, *, identity: Identity, unit_id: str, day: date) -> UnitSummary:
     """The unit, its units per level, current party members, team today and compliance on `day` (404 outside scope).
 
-    Three statements: the unit, one row of every count, and the team.
+    Three statements built once: the unit with the caller's scope (`read_unit`), one row of every count, and the team.
     """
-    unit = await get_unit(session, identity=identity, unit_id=unit_id)
-    params = {**_params(unit, day), "today": today(), "unit_id": unit.id}
-    row = (await session.execute(_unit_summary(), params)).one()
+    unit = await read_unit(db, identity=identity, unit_id=unit_id)
+    params = {**_params(unit, day), "today": today(), "unit_id": unit.id, "listed": MAX_LISTED}
+    row = await db.fetch_one(_unit_summary(), params)
     figures = {key: int(value or 0) for key, value in row._mapping.items()}
-    team = await session.execute(
-        assignments.list_query(
-            identity=identity, scope_path=await scope_path_of(session, identity), under=None, unit_id=unit.id, person_id=None,
-            role=None, current_only=True,
-        ).limit(MAX_LISTED)
-    )
+    # The unit lies in the caller's scope, so do the assignments on it.
+    team = await db.fetch_all(_assignments_in_force("unit_id", scoped=False), params)
     return UnitSummary(
         unit=UnitDetail.model_validate(unit, from_attributes=True),
         units_below=LevelCounts(unit_id=unit.id, **{level.value: figures[f"below_{level.value}"] for level in Level}),
         party_members=figures["party_members"],
-        team=[assignments.to_public(a, name, unit_name) for a, name, unit_name in team.all()],
+        team=[AssignmentPublic.model_validate(assignment, from_attributes=True) for assignment in team],
         compliance=_compliance(unit, day, figures),
     )
 
 
 @cache
-def _roles_in_summary(scoped: bool) -> Select:
-    """The person's role assignments in force `today` (bind `person_id`; `subtree` when `scoped`), as the
-    assignment list orders them, at most `listed`."""
+def _assignments_in_force(of: str, scoped: bool) -> Select:
+    """The role assignments in force `today` of a unit or a person (`of` names the column, bound by that name;
+    `subtree` when `scoped`), as the assignment list orders them, at most `listed`."""
     statement = (
         select(Assignment.__table__, Person.name.label("name"), Unit.name.label("unit_name"))
         .join(Person, Person.id == Assignment.person_id)
         .join(Unit, Unit.id == Assignment.unit_id)
-        .where(Assignment.person_id == bindparam("person_id"), _in_force(Assignment.starts_on, Assignment.ends_on, _TODAY))
+        .where(Assignment.__table__.c[of] == bindparam(of), _in_force(Assignment.starts_on, Assignment.ends_on, _TODAY))
     )
     if scoped:
         statement = statement.where(_under(Unit.path))
@@ -294,7 +292,7 @@ async def member_summary(db: Database, *, identity: Identity, member_id: str) ->
     params = {"person_id": member.person_id, "today": today(), "listed": MAX_LISTED}
     if scoped:
         params["subtree"] = member.scope_path
-    roles = await db.fetch_all(_roles_in_summary(scoped), params)
+    roles = await db.fetch_all(_assignments_in_force("person_id", scoped), params)
     links = await db.fetch_all(_liaisons_in_summary(scoped), {**params, "member_id": member.id})
     return MemberSummary(
         member=PartyMemberPublic.model_validate(member, from_attributes=True),

@@ -36,8 +36,7 @@ async def unit_summary(under: Under, db: DatabaseDep, identity: CurrentIdentity,
     """The unit, its active units per level below, the current party members of its subtree, the role
     assignments on the unit itself in force today, and the compliance summary of the subtree on `on` —
     everything the gateway's unit overview and town dashboard need from the registry, in one answer."""
-    async with db.session() as session:
-        return await service.unit_summary(session, identity=identity, unit_id=under, day=on or today())
+    return await service.unit_summary(db, identity=identity, unit_id=under, day=on or today())
 
 
 @router.get("/member-summary", response_model=MemberSummary, summary="A party member with their roles and liaisons")
