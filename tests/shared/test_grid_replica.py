@@ -1,7 +1,7 @@
 """The grid replica every consuming service keeps: creates under known and unknown parents, replays, moves.
 
 Runs the handlers on real databases (SQLite and PostgreSQL) as the consumers do: several events
-in one transaction, in any order across units.
+in one transaction, in any order across units, consecutive creates handed over together.
 """
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, delete, func, select
 
 from harness import database_with
 from shared.database import Database
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
+from shared.events.envelope import Envelope
 from shared.grid_replica import GridReplica, grid_units_table
 from shared.ids import new_id
+from shared.inbox import apply_in_order
 
 METADATA = MetaData()
 REPLICA = GridReplica(grid_units_table(METADATA))
@@ -43,11 +45,21 @@ def created(
     )  # fmt: skip
 
 
+def envelope(event) -> Envelope:  # noqa: ANN001 - a grid event
+    return Envelope(id=new_id(), source="/grid-svc", type=event.event_type, subject=event.subject, time=datetime.now(UTC))
+
+
 async def apply(db: Database, *events) -> None:  # noqa: ANN002 - grid events
-    """Apply events in one transaction, as a consumer applies one poll's batch."""
+    """Apply events in one transaction, as a consumer applies one poll's batch (consecutive creates in one call)."""
+    async with db.transaction() as session:
+        await apply_in_order(session, [(event, envelope(event), REPLICA.handlers[type(event)]) for event in events], "test")
+
+
+async def apply_one_by_one(db: Database, *events) -> None:  # noqa: ANN002 - grid events
+    """Apply events in one transaction, each by its handler alone (a consumer's retry applies one event)."""
     async with db.transaction() as session:
         for event in events:
-            await REPLICA.handlers[type(event)](session, event, None)
+            await REPLICA.handlers[type(event)](session, event, envelope(event))
 
 
 async def rows(db: Database, *ids: str) -> dict[str, dict]:
@@ -139,3 +151,29 @@ async def test_a_move_of_a_unit_not_known_yet_changes_nothing(database: Database
     )
     assert await rows(database, unknown) == {}
     assert (await rows(database, a))[a]["path"] == f"/{a}/"
+
+
+async def test_creates_handed_over_together_have_the_effect_of_applying_them_one_by_one(database: Database):
+    outer, town, village, grid, orphan = new_id(), new_id(), new_id(), new_id(), new_id()
+    events = [
+        created(town, f"/{outer}/{town}/", outer, level="town"),
+        # Its parent is created earlier in the same run, with a path that no longer holds where it came from.
+        created(village, f"/elsewhere/{town}/{village}/", town, name="村", level="village"),
+        created(grid, f"/elsewhere/{town}/{village}/{grid}/", village),
+        created(orphan, f"/c/{new_id()}/{orphan}/", new_id()),
+        # A replay of a unit in the same run: one row, the last event's values.
+        created(grid, f"/elsewhere/{town}/{village}/{grid}/", village, name="改名网格"),
+    ]
+    ids = (town, village, grid, orphan)
+
+    async def applied(how) -> dict[str, dict]:  # noqa: ANN001 - one of the apply functions
+        await how(database, *events)
+        got = {unit: {**row, "updated_at": None} for unit, row in (await rows(database, *ids)).items()}
+        async with database.transaction() as session:
+            await session.execute(delete(UNITS).where(UNITS.c.id.in_(ids)))
+        return got
+
+    together, one_by_one = await applied(apply), await applied(apply_one_by_one)
+    assert together == one_by_one
+    assert together[grid]["path"] == f"/{outer}/{town}/{village}/{grid}/" and together[grid]["name"] == "改名网格"
+    assert together[orphan]["path"] == events[3].path

@@ -22,7 +22,7 @@ from shared.events.base import DomainEvent
 from shared.events.envelope import Envelope
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.identity import CurrentIdentity, Identity
-from shared.inbox import Handler
+from shared.inbox import Handler, RunHandler
 from shared.pagination import Page, PageDep
 from shared.problems import not_found
 from shared.routing import api_router
@@ -105,32 +105,44 @@ class GridReplica:
             "postgresql": _unit_created_statement(table, postgresql.insert),
             "sqlite": _unit_created_statement(table, sqlite.insert),
         }
-
-    @property
-    def handlers(self) -> dict[type[DomainEvent], Handler]:
-        """Event type → handler, for the service's consumer routing table."""
-        return {
-            UnitCreated: self.on_unit_created,
+        # One handler object per event type: a consumer hands a run of creates to the same RunHandler together.
+        self._handlers: dict[type[DomainEvent], Handler] = {
+            UnitCreated: RunHandler(self.on_unit_created, self.on_units_created),
             UnitRenamed: self.on_unit_renamed,
             UnitMoved: self.on_unit_moved,
             UnitRetired: self.on_unit_retired,
         }
 
+    @property
+    def handlers(self) -> dict[type[DomainEvent], Handler]:
+        """Event type → handler, for the service's consumer routing table."""
+        return dict(self._handlers)
+
     async def on_unit_created(self, session: AsyncSession, event: UnitCreated, _: Envelope) -> None:
         """Insert the unit, or write its fields again on a replay; under a known parent its path follows the
         parent's current path here. One statement on either database."""
+        await self.on_units_created(session, [event])
+
+    async def on_units_created(self, session: AsyncSession, events: list[UnitCreated]) -> None:
+        """`on_unit_created` for each event, in order, as one execution of the statement for all of them: the
+        driver runs it once per event (a parent created earlier in the list is known to the later ones), in one
+        round trip on PostgreSQL."""
+        now = datetime.now(UTC)
         await session.execute(
             self._created[session.get_bind().dialect.name],
-            {
-                "event_unit_id": event.unit_id,
-                "event_code": event.code,
-                "event_full_code": event.full_code,
-                "event_name": event.name,
-                "event_level": event.level,
-                "event_parent_id": event.parent_id,
-                "event_path": event.path,
-                "event_updated_at": datetime.now(UTC),
-            },
+            [
+                {
+                    "event_unit_id": event.unit_id,
+                    "event_code": event.code,
+                    "event_full_code": event.full_code,
+                    "event_name": event.name,
+                    "event_level": event.level,
+                    "event_parent_id": event.parent_id,
+                    "event_path": event.path,
+                    "event_updated_at": now,
+                }
+                for event in events
+            ],
         )
 
     async def on_unit_renamed(self, session: AsyncSession, event: UnitRenamed, _: Envelope) -> None:
