@@ -47,6 +47,35 @@ async def test_batch_is_all_or_nothing_and_names_the_bad_item(grid, chain):
     assert after == before
 
 
+async def test_a_batch_under_existing_parents_checks_each_items_parent_scope_and_code(grid, chain):
+    client = grid.client
+    village, other = chain["village"], await create_unit(grid.client, "village", chain["town"]["id"], "西村")
+    taken = (await create_unit(client, "grid", village["id"], "已有网格"))["code"]
+
+    def item(parent: dict, unit_code: str) -> dict:
+        return {"code": unit_code, "name": "批量网格", "level": "grid", "parent_id": parent["id"]}
+
+    # A code taken under one parent is free under another.
+    response = await client.post("/api/v1/grid/units:batch", json={"units": [item(village, code()), item(other, taken)]}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    assert [u["parent_id"] for u in response.json()] == [village["id"], other["id"]]
+    # Taken under its own parent: 409 naming the item.
+    response = await client.post("/api/v1/grid/units:batch", json={"units": [item(other, code()), item(village, taken)]}, headers=ADMIN)
+    assert response.status_code == 409 and response.json()["code"] == "duplicate_code"
+    assert response.json()["detail"].startswith("units[1]:")
+    # A parent outside the caller's scope, or unknown, is not found, even beside one inside it.
+    secretary = headers_for(Role.VILLAGE_SECRETARY, village["id"])
+    grid_under = (await client.get(f"/api/v1/grid/units/{village['id']}/counts", headers=ADMIN)).json()["grid"]
+    for parent in (other, {"id": "01NOSUCHUNIT00000000000000"}):
+        response = await client.post(
+            "/api/v1/grid/units:batch",
+            json={"units": [item(village, code()), item(parent, code())]},
+            headers=secretary,
+        )
+        assert response.status_code == 404, response.text
+    assert (await client.get(f"/api/v1/grid/units/{village['id']}/counts", headers=ADMIN)).json()["grid"] == grid_under
+
+
 async def test_wrong_child_level_is_a_clear_422(grid, chain):
     response = await grid.client.post(
         "/api/v1/grid/units", json={"code": code(), "name": "x", "level": "micro_grid", "parent_id": chain["village"]["id"]}, headers=ADMIN

@@ -129,6 +129,15 @@ PARENT_OF_NEW_UNIT = select(
 ).where(_units.c.id == bindparam("unit_id"))
 """A new unit's parent (bind `unit_id`), the caller's scope path and whether a child already has `code`."""
 
+PARENTS_OF_NEW_UNITS = select(
+    _units.c.id, _units.c.level, _units.c.path, _units.c.full_code, _units.c.retired_at, caller_scope_path(_units.c.id, _units.c.path)
+).where(_units.c.id.in_(bindparam("unit_ids", expanding=True)))
+"""The parents a batch names (bind `unit_ids`), with the caller's scope path."""
+CODES_UNDER = select(_units.c.parent_id, _units.c.code).where(
+    _units.c.parent_id.in_(bindparam("parent_ids", expanding=True)), _units.c.code.in_(bindparam("codes", expanding=True))
+)
+"""(parent, code) of the children of `parent_ids` with one of `codes` (a superset of the pairs asked about)."""
+
 _code = _units.c.code == bindparam("code")
 SIBLING_WITH_CODE = select(_units.c.id).where(_units.c.parent_id == bindparam("parent_id"), _code).limit(1)
 ROOT_WITH_CODE = select(_units.c.id).where(_units.c.parent_id.is_(None), _code).limit(1)
@@ -183,6 +192,38 @@ async def _parent_of_new_unit(session: AsyncSession, identity: Identity, parent_
     return _Parent(row.id, row.level, row.path, row.full_code, row.retired_at, bool(row.code_taken))
 
 
+class _KnownParents:
+    """The existing parents a batch names and the codes already used under them, read in two statements for the
+    whole batch (not one per item)."""
+
+    def __init__(self, identity: Identity, rows: dict[str, Row], taken: set[tuple[str, str]]) -> None:
+        self.identity = identity
+        self.rows = rows
+        self.taken = taken
+
+    @classmethod
+    async def load(cls, session: AsyncSession, identity: Identity, items: list[UnitBatchItem]) -> _KnownParents:
+        """Read the parents of the items that name an existing one (`parent_id` alone)."""
+        named = [item for item in items if item.parent_id is not None and item.parent_ref is None]
+        if not named:
+            return cls(identity, {}, set())
+        params = {"unit_ids": sorted({item.parent_id for item in named}), "scope_unit_id": identity.scope_unit_id}
+        rows = {row.id: row for row in await session.execute(PARENTS_OF_NEW_UNITS, params)}
+        codes = sorted({item.code for item in named if item.parent_id in rows})
+        taken: set[tuple[str, str]] = set()
+        if codes:
+            found = await session.execute(CODES_UNDER, {"parent_ids": sorted(rows), "codes": codes})
+            taken = {(parent_id, code) for parent_id, code in found}
+        return cls(identity, rows, taken)
+
+    def parent(self, parent_id: str, code: str) -> _Parent:
+        """The parent `parent_id` if it lies in the caller's scope (else 404), with whether `code` is taken under it."""
+        row = self.rows.get(parent_id)
+        if row is None or not path_in_scope(row.path, self.identity, row.scope_path):
+            raise not_found("unit")
+        return _Parent(row.id, row.level, row.path, row.full_code, row.retired_at, (parent_id, code) in self.taken)
+
+
 class _NewRows:
     """Rows of new units and of what follows them (placements, party organisations), inserted together."""
 
@@ -223,6 +264,7 @@ async def create_units(session: AsyncSession, *, identity: Identity, items: list
     Returns the stored units' columns; the rows are inserted once every item has passed.
     """
     require_grid_admin(identity)
+    known = await _KnownParents.load(session, identity, items)
     by_ref: dict[str, _Parent] = {}
     created: list[dict[str, Any]] = []
     batch = _Batch()
@@ -235,7 +277,7 @@ async def create_units(session: AsyncSession, *, identity: Identity, items: list
                 raise unprocessable(f"no earlier item has ref {item.parent_ref}", loc=["body", "units", index, "parent_ref"])
             data = UnitCreate.model_validate({**item.model_dump(exclude={"ref", "parent_ref"}), "parent_id": parent.id})
         else:
-            parent = None if item.parent_id is None else await _parent_of_new_unit(session, identity, item.parent_id, item.code)
+            parent = None if item.parent_id is None else known.parent(item.parent_id, item.code)
             data = UnitCreate.model_validate(item.model_dump(exclude={"ref", "parent_ref"}))
         try:
             unit = await _add_unit(session, identity=identity, data=data, parent=parent, rows=batch.rows, batch=batch)

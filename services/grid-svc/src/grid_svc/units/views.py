@@ -30,6 +30,10 @@ from shared.service import DatabaseDep
 router = api_router(prefix="/api/v1/grid/units", tags=["units"])
 
 
+class UnitsCreated(RootModel[list[UnitPublic]]):
+    """The units a batch created, in the order given."""
+
+
 @router.post("", status_code=201, response_model=UnitDetail, summary="Create a unit")
 async def create_unit(body: UnitCreate, db: DatabaseDep, identity: CurrentIdentity, idempotency: IdempotencyDep):
     """Add a unit: a county at the root, otherwise the next level under `parent_id`.
@@ -53,12 +57,9 @@ async def create_units(body: UnitBatch, db: DatabaseDep, identity: CurrentIdenti
     Any invalid item rejects the whole batch; the error names the item (`units[i]`).
     """
 
-    class Created(RootModel[list[UnitPublic]]):
-        pass
-
     async def create(session):
         units = await service.create_units(session, identity=identity, items=body.units)
-        return Created([UnitPublic.model_validate(u) for u in units])
+        return UnitsCreated([UnitPublic.model_validate(u) for u in units])
 
     return await idempotency.run(db, platform.idempotency, identity, create)
 
