@@ -13,8 +13,8 @@ from sqlalchemy import MetaData, delete, func, select
 
 from harness import database_with
 from shared.database import Database
-from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.events.envelope import Envelope
+from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.grid_replica import GridReplica, grid_units_table
 from shared.ids import new_id
 from shared.inbox import apply_in_order
