@@ -214,7 +214,6 @@ class EventConsumer:
 
     async def _apply_batch(self, batch: list[Delivery]) -> bool:
         """Apply a batch in one transaction; False (nothing committed) if any part of it failed."""
-        applied: list[Envelope] = []
         try:
             async with self.database.transaction() as session:
                 seen = set(
@@ -233,8 +232,8 @@ class EventConsumer:
                         continue  # a redelivery, or a second copy within this batch
                     seen.add(envelope.id)
                     fresh.append((event, envelope, handler))
-                    applied.append(envelope)
                 await apply_in_order(session, fresh, self.name)
+                applied: list[Envelope] = [envelope for _, envelope, _ in fresh]
                 if applied:
                     now = datetime.now(UTC)
                     await session.execute(

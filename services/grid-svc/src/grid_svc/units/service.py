@@ -121,20 +121,17 @@ _siblings = _units.alias("siblings")
 
 # Hot-path statements are built once with named parameters, on the tables (not the ORM classes): SQLAlchemy finds
 # them compiled in its cache, and the session runs them as plain Core, without the ORM's per-statement work.
+# What a new unit needs of its parent (`_Parent`), with the caller's scope path.
+_PARENT_COLUMNS = (
+    _units.c.id, _units.c.level, _units.c.path, _units.c.full_code, _units.c.retired_at, caller_scope_path(_units.c.id, _units.c.path)
+)
 PARENT_OF_NEW_UNIT = select(
-    _units.c.id,
-    _units.c.level,
-    _units.c.path,
-    _units.c.full_code,
-    _units.c.retired_at,
-    caller_scope_path(_units.c.id, _units.c.path),
+    *_PARENT_COLUMNS,
     exists().where(_siblings.c.parent_id == _units.c.id, _siblings.c.code == bindparam("code")).label("code_taken"),
 ).where(_units.c.id == bindparam("unit_id"))
 """A new unit's parent (bind `unit_id`), the caller's scope path and whether a child already has `code`."""
 
-PARENTS_OF_NEW_UNITS = select(
-    _units.c.id, _units.c.level, _units.c.path, _units.c.full_code, _units.c.retired_at, caller_scope_path(_units.c.id, _units.c.path)
-).where(_units.c.id.in_(bindparam("unit_ids", expanding=True)))
+PARENTS_OF_NEW_UNITS = select(*_PARENT_COLUMNS).where(_units.c.id.in_(bindparam("unit_ids", expanding=True)))
 """The parents a batch names (bind `unit_ids`), with the caller's scope path."""
 
 
@@ -204,9 +201,14 @@ async def _parent_of_new_unit(session: AsyncSession, identity: Identity, parent_
     """The parent `parent_id` if it lies in the caller's scope (else 404), with whether `code` is taken under it."""
     params = {"unit_id": parent_id, "scope_unit_id": identity.scope_unit_id, "code": code}
     row = (await session.execute(PARENT_OF_NEW_UNIT, params)).first()
+    return _parent_in_scope(row, identity, code_taken=row is not None and bool(row.code_taken))
+
+
+def _parent_in_scope(row: Row | None, identity: Identity, *, code_taken: bool) -> _Parent:
+    """The parent read with `_PARENT_COLUMNS`, if it lies in the caller's scope; 404 when missing or outside."""
     if row is None or not path_in_scope(row.path, identity, row.scope_path):
         raise not_found("unit")
-    return _Parent(row.id, row.level, row.path, row.full_code, row.retired_at, bool(row.code_taken))
+    return _Parent(row.id, row.level, row.path, row.full_code, row.retired_at, code_taken)
 
 
 class _KnownParents:
@@ -237,10 +239,7 @@ class _KnownParents:
 
     def parent(self, parent_id: str, code: str) -> _Parent:
         """The parent `parent_id` if it lies in the caller's scope (else 404), with whether `code` is taken under it."""
-        row = self.rows.get(parent_id)
-        if row is None or not path_in_scope(row.path, self.identity, row.scope_path):
-            raise not_found("unit")
-        return _Parent(row.id, row.level, row.path, row.full_code, row.retired_at, (parent_id, code) in self.taken)
+        return _parent_in_scope(self.rows.get(parent_id), self.identity, code_taken=(parent_id, code) in self.taken)
 
 
 class _NewRows:
