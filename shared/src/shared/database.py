@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, bindparam, event, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.util import await_, greenlet_spawn
 
 from shared.driver_reads import DriverStatement, compile_for_driver
@@ -191,6 +193,43 @@ class Database:
 
 class ReadSession(Session):
     """The session behind `Database.session()`: reads only."""
+
+
+def dialect_insert(session: AsyncSession) -> Callable[[Table], Insert]:
+    """The `insert` of the session's database, which can say ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def upsert(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str] = ("id",),
+    refresh: Sequence[str] | None = None,
+) -> None:
+    """Insert `rows`; where a row's `key` is taken, write its `refresh` columns (by default every column the rows
+    give but the key) instead. One execution for all rows: the driver runs the statement per row, in order, so a
+    later row sees an earlier one as if each were applied alone."""
+    if not rows:
+        return
+    statement = dialect_insert(session)(table)
+    refreshed = refresh if refresh is not None else [column for column in rows[0] if column not in key]
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_={column: statement.excluded[column] for column in refreshed})
+    await session.execute(statement, list(rows))
+
+
+async def update_by_key(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id") -> None:
+    """Write each row's other columns to the row of `table` with its `key` (a key not in the table changes
+    nothing). One execution for all rows, run by the driver per row, in order."""
+    if not rows:
+        return
+    # Bound under other names than the columns': a name equal to a column's is reserved for the SET clause.
+    columns = [column for column in rows[0] if column != key]
+    statement = (
+        update(table).where(table.c[key] == bindparam(f"row_{key}")).values({column: bindparam(f"row_{column}") for column in columns})
+    )
+    await session.execute(statement, [{f"row_{column}": value for column, value in row.items()} for row in rows])
 
 
 async def once_per_read(session: AsyncSession, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:

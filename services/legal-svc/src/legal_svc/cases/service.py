@@ -9,7 +9,6 @@ from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from legal_svc.access import require_auditor, require_case_handler, sees_personal_data
@@ -49,6 +48,7 @@ from legal_svc.cases.models import (
 from legal_svc.db import grid
 from legal_svc.roster.handlers import is_party_member
 from legal_svc.units import load_in_scope, scoped, unit_for_write, units_table
+from shared.database import dialect_insert
 from shared.events.legal import CaseConcluded, CaseRegistered, MediatorRef
 from shared.grid_replica import GridUnit
 from shared.identity import Identity
@@ -90,8 +90,7 @@ async def _next_seq(session: AsyncSession, town_id: str, year: int) -> int:
     On PostgreSQL the row lock holds concurrent registrations until this one commits; a rollback
     gives the number back. SQLite takes one writer at a time.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     table = CaseCounter.__table__
     statement = (
         insert(table)

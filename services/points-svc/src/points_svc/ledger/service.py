@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime
 from functools import cache
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.access import require_auditor, require_branch_manager
@@ -37,7 +35,7 @@ from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
 from points_svc.rules.models import Category, Rule
 from points_svc.tree import branch_of
-from shared.database import Database
+from shared.database import Database, dialect_insert
 from shared.events.points import EntryRecorded, EntryReversed
 from shared.identity import Identity
 from shared.ids import new_id
@@ -48,13 +46,9 @@ from shared.problems import Problem, conflict, not_found, unprocessable
 from shared.scope import Place, in_named_subtree, list_place, path_in_scope, scope_condition
 
 
-def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … ON CONFLICT construct
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def lock_chain(session: AsyncSession, *, branch_unit_id: str, branch_path: str) -> tuple[int, str]:
     """Take the branch's chain head for this transaction; return (last sequence, last hash)."""
-    insert = _insert(session)
+    insert = dialect_insert(session)
     await session.execute(
         insert(ChainHead.__table__)
         .values(branch_unit_id=branch_unit_id, branch_path=branch_path, last_seq=0, last_hash=GENESIS_HASH, updated_at=datetime.now(UTC))
@@ -124,7 +118,7 @@ async def _keep_totals(session: AsyncSession, entries: list[dict]) -> None:
         balance[0] += fields["points"]
         balance[1] += 1
         tallies.setdefault((fields["unit_path"], fields["period"]), [fields["town_unit_id"], 0])[1] += 1
-    upsert = _insert(session)(Balance.__table__)
+    upsert = dialect_insert(session)(Balance.__table__)
     table = Balance.__table__
     await session.execute(
         upsert.on_conflict_do_update(
@@ -133,7 +127,7 @@ async def _keep_totals(session: AsyncSession, entries: list[dict]) -> None:
         ),
         [{"member_id": m, "period": p, "points": points, "entries": count} for (m, p), (points, count) in sorted(balances.items())],
     )
-    upsert = _insert(session)(EntryTally.__table__)
+    upsert = dialect_insert(session)(EntryTally.__table__)
     table = EntryTally.__table__
     await session.execute(
         upsert.on_conflict_do_update(index_elements=["unit_path", "period"], set_={"entries": table.c.entries + upsert.excluded.entries}),
