@@ -19,6 +19,7 @@ from shared.events.grid import (
     UnitMoved,
 )
 from shared.events.legal import CaseConcluded
+from shared.inbox import RunHandler
 from shared.service import ConsumerSpec
 
 
@@ -44,9 +45,9 @@ CONSUMERS: list[ConsumerSpec] = [
             UnitMoved: on_unit_moved,
             MemberJoined: on_member_joined,
             MemberLeft: members.on_member_left,
-            HouseholdRegistered: households.on_household_registered,
+            HouseholdRegistered: RunHandler(households.on_household_registered, households.on_households_registered),
             HouseholdMoved: households.on_household_moved,
-            HouseholdUpdated: households.on_household_updated,
+            HouseholdUpdated: RunHandler(households.on_household_updated, households.on_households_updated),
             HouseholdDissolved: households.on_household_dissolved,
         },
     ),

@@ -8,6 +8,7 @@ from sqlalchemy import func, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.households.models import Household
+from shared.database import update_by_key, upsert
 from shared.events.envelope import Envelope
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated
 from shared.scope import in_subtree
@@ -15,17 +16,18 @@ from shared.scope import in_subtree
 
 async def on_household_registered(session: AsyncSession, event: HouseholdRegistered, _: Envelope) -> None:
     """Add (or refresh) the household."""
-    household = await session.get(Household, event.household_id)
-    values = dict(
-        unit_id=event.unit_id, unit_path=event.unit_path, address=event.address, head_name=event.head_name,
-        updated_at=datetime.now(UTC),
-    )
-    if household is None:
-        session.add(Household(id=event.household_id, **values))
-    else:
-        for key, value in values.items():
-            setattr(household, key, value)
-    await session.flush()
+    await on_households_registered(session, [event])
+
+
+async def on_households_registered(session: AsyncSession, events: list[HouseholdRegistered]) -> None:
+    """`on_household_registered` for a run of events, in one execution."""
+    now = datetime.now(UTC)
+    rows = [
+        {"id": e.household_id, "unit_id": e.unit_id, "unit_path": e.unit_path, "address": e.address, "head_name": e.head_name,
+         "updated_at": now}
+        for e in events
+    ]
+    await upsert(session, Household.__table__, rows)
 
 
 async def on_household_moved(session: AsyncSession, event: HouseholdMoved, _: Envelope) -> None:
@@ -39,11 +41,14 @@ async def on_household_moved(session: AsyncSession, event: HouseholdMoved, _: En
 
 async def on_household_updated(session: AsyncSession, event: HouseholdUpdated, _: Envelope) -> None:
     """Take the household's new address and head."""
-    await session.execute(
-        update(Household)
-        .where(Household.id == event.household_id)
-        .values(address=event.address, head_name=event.head_name, updated_at=datetime.now(UTC))
-    )
+    await on_households_updated(session, [event])
+
+
+async def on_households_updated(session: AsyncSession, events: list[HouseholdUpdated]) -> None:
+    """`on_household_updated` for a run of events, in one execution."""
+    now = datetime.now(UTC)
+    rows = [{"id": e.household_id, "address": e.address, "head_name": e.head_name, "updated_at": now} for e in events]
+    await update_by_key(session, Household.__table__, rows)
 
 
 async def on_household_dissolved(session: AsyncSession, event: HouseholdDissolved, _: Envelope) -> None:
