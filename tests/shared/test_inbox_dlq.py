@@ -14,7 +14,7 @@ from shared.database import Database
 from shared.dlq import read_dead_letters, replay
 from shared.events import GRID_TOPIC
 from shared.events.envelope import encode
-from shared.events.grid import UnitCreated
+from shared.events.grid import UnitCreated, UnitRenamed
 from shared.events.topics import all_topics, dlq_topic
 from shared.inbox import EventConsumer
 from shared.kafka import EventBus, ensure_topics
@@ -139,6 +139,33 @@ async def test_failing_event_goes_to_the_dlq_the_partition_moves_on_and_replay_a
     before = consumer.duplicates
     await eventually(lambda: _at_least(consumer.duplicates, before + 1))
     assert await _effects_for(database, effects, broken.unit_id) == 1
+
+
+async def test_a_type_without_a_handler_here_is_passed_over_unread_and_a_malformed_one_of_ours_is_dead_lettered(
+    consumer_setup, broker
+):
+    database, effects, _, consumer, _ = consumer_setup
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+    await producer.start()
+    ours, theirs = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        for event_id, event_type in ((theirs, UnitRenamed.event_type), (ours, UnitCreated.event_type)):
+            headers = [("ce_specversion", b"1.0"), ("ce_id", event_id.encode()), ("ce_source", b"/grid-svc"),
+                       ("ce_type", event_type.encode()), ("content-type", b"application/json")]  # fmt: skip
+            await producer.send_and_wait(GRID_TOPIC, b"{not json", key=b"x", headers=headers)
+    finally:
+        await producer.stop()
+    healthy = _unit()
+    await _send(broker.bootstrap_servers, [healthy])
+    await eventually(lambda: _effects_for(database, effects, healthy.unit_id))
+
+    async def dead_lettered():
+        letters = await read_dead_letters(broker.bootstrap_servers, GRID_TOPIC)
+        return [d for d in letters if d.event_id in (ours, theirs)]
+
+    (letter,) = await eventually(dead_lettered)
+    assert letter.event_id == ours
+    assert "undecodable" in letter.error
 
 
 async def _at_least(value: int, minimum: int) -> bool:

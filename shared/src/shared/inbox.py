@@ -2,9 +2,9 @@
 
 A consumer reads its topics in its own group, runs the handler for each event in a database
 transaction that also records the event id (the inbox), and commits Kafka offsets only after
-that. A redelivered event finds its id and has no second effect. A message that cannot be
-decoded, or whose handler keeps failing, goes to `<topic>.dlq` with the error, and the
-partition moves on.
+that. A redelivered event finds its id and has no second effect. A message of a type the
+consumer handles that cannot be decoded, or whose handler keeps failing, goes to `<topic>.dlq`
+with the error, and the partition moves on; a message naming another type is passed over unread.
 
 Events that arrive together are applied together: up to `batch_size` of them, in partition
 order, in one transaction with one inbox lookup and one inbox insert, so a busy consumer pays
@@ -106,7 +106,7 @@ class EventConsumer:
         session_timeout_ms: int = 10_000,
         fetch_max_wait_ms: int = 20,
         retry_delay_s: float = 0.2,
-        batch_size: int = 20,
+        batch_size: int = 200,
         max_poll_records: int = 200,
     ) -> None:
         self.name = name  # also the consumer group: "<svc>.<purpose>"
@@ -116,12 +116,16 @@ class EventConsumer:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
         self.handlers = dict(handlers)
+        # The CloudEvents types handled here: a record naming another type is passed over without being decoded
+        # (a grid consumer that keeps only units would otherwise parse every household and person event).
+        self.event_types = {model.event_type for model in self.handlers}
         self.max_attempts = max_attempts
         self.session_timeout_ms = session_timeout_ms
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.retry_delay_s = retry_delay_s
-        # Events per transaction: big enough to amortise begin/commit and the inbox round trips, small enough
-        # that the first event of a batch does not wait long for the last one's handler.
+        # Events per transaction, up to a whole poll: a steady flow arrives a few events per poll whatever the
+        # bound, while a backlog (a registry import sends tens of thousands) is applied fastest in big batches,
+        # which also give the RunHandlers long runs.
         self.batch_size = max(1, batch_size)
         self.max_poll_records = max_poll_records
         self._task: asyncio.Task | None = None
@@ -200,6 +204,9 @@ class EventConsumer:
 
     async def _decode(self, record: ConsumerRecord) -> Delivery | None:
         """The record's event and handler; None when it is not ours or was dead-lettered as undecodable."""
+        named = next((value for name, value in record.headers or () if name == "ce_type"), None)
+        if named is not None and named.decode(errors="replace") not in self.event_types:
+            return None  # another consumer's business, malformed or not: whoever handles the type dead-letters it
         try:
             envelope, event = decode(record.headers, record.key, record.value)
         except UnknownEventType:
