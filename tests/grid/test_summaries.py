@@ -3,8 +3,12 @@ answer, in one call, and must say exactly what they say — for an admin and for
 
 from __future__ import annotations
 
-from grid.registry_builders import ADMIN, create_chain, create_unit, headers_for, id_number, register_household, register_person
+from datetime import UTC, date, datetime
 
+from grid.registry_builders import ADMIN, create_chain, create_unit, headers_for, id_number, register_household, register_person
+from sqlalchemy import text
+
+from grid_svc.reports.service import _liaisons_in_summary
 from harness import statements_run
 from shared.identity import Role
 
@@ -110,3 +114,38 @@ async def test_the_member_summary_says_what_the_member_assignments_and_liaisons_
     later = await _get(client, "/api/v1/grid/reports/member-summary", ADMIN, member_id=member["id"])
     assert {r["role"] for r in later["roles"]} == {"party_member", "committee_member"} and later["liaisons"] == []
     assert later["member"] == admin_view["member"]
+
+
+async def test_a_members_links_are_read_from_the_member_and_person_indexes_whatever_else_the_county_holds(grid):
+    """The member summary's links are the member's or their person's: both found by index, so the statement does
+    not read the county's other links (a sequential scan of every liaison, 13 ms at a county's 100,000)."""
+    world = await _village(grid.client, 320)
+    database = grid.runtime.database
+    now = datetime.now(UTC)
+    people = [
+        dict(id=f"PLANPERSON{n:016d}", name=f"干部{n}", unit_id=world["village"]["id"], created_at=now, updated_at=now)
+        for n in range(3_000)
+    ]
+    links = [
+        dict(id=f"PLANLINK{n:018d}", kind="cadre_grid", person_id=person["id"], unit_id=world["grid"]["id"],
+             starts_on=date(2020, 1, 1), created_at=now, updated_at=now)
+        for n, person in enumerate(people)
+    ]  # fmt: skip
+    async with database.transaction() as session:
+        for table, rows in (("people", people), ("liaisons", links)):
+            await session.execute(text(f"INSERT INTO {table} ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            await connection.exec_driver_sql("ANALYZE")
+        else:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("VACUUM ANALYZE liaisons")
+    values = {"member_id": world["member"]["id"], "person_id": world["person"]["id"], "today": date.today(), "listed": 500}
+    compiled = _liaisons_in_summary(False).params(values).compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
+    async with database.session() as session:
+        plan = "\n".join(str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all())
+    assert "ix_liaisons_member" in plan and "ix_liaisons_person" in plan, plan
+    assert "SCAN liaisons\n" not in plan + "\n" and "Seq Scan on liaisons" not in plan, plan
+    summary = await _get(grid.client, "/api/v1/grid/reports/member-summary", ADMIN, member_id=world["member"]["id"])
+    assert [(link["kind"], link["name"]) for link in summary["liaisons"]] == [("member_household", "王党员")]

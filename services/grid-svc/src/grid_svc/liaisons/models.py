@@ -49,6 +49,8 @@ class Liaison(GridModel, table=True):
     __table_args__ = (
         Index("ix_liaisons_household", "household_id", "kind", "ends_on"),
         Index("ix_liaisons_person", "person_id", "kind", "ends_on"),
+        # A member's links: their summary, their liaison list, ending them when the member leaves.
+        Index("ix_liaisons_member", "member_id", "ends_on"),
         Index("ix_liaisons_unit", "unit_id", "kind"),
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, case, distinct, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Select, Subquery, and_, bindparam, case, distinct, exists, func, or_, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -262,7 +262,7 @@ def _assignments_in_force(of: str, scoped: bool) -> Select:
     )
     if scoped:
         statement = statement.where(_under(Unit.path))
-    return statement.order_by(Unit.path, Assignment.role, Assignment.starts_on, Assignment.id).limit(bindparam("listed"))
+    return statement.order_by(Unit.path, Assignment.role, Assignment.starts_on, Assignment.id).limit(bindparam("listed", type_=Integer))
 
 
 @cache
@@ -281,7 +281,7 @@ def _liaisons_in_summary(scoped: bool) -> Select:
     )
     if scoped:
         statement = statement.where(_under(Unit.path))
-    return statement.order_by(Person.name, Liaison.kind, Liaison.starts_on, Liaison.id).limit(bindparam("listed"))
+    return statement.order_by(Person.name, Liaison.kind, Liaison.starts_on, Liaison.id).limit(bindparam("listed", type_=Integer))
 
 
 async def member_summary(db: Database, *, identity: Identity, member_id: str) -> MemberSummary:
