@@ -53,6 +53,8 @@ IMPORTS_IN_FLIGHT = 2
 # its branch's chain), a few branches at once.
 LEDGER_BATCH = 2000
 LEDGER_IN_FLIGHT = 3
+# Items per page when reading a list back (the APIs' largest page).
+PAGE_SIZE = 200
 # Asynchronous effects (events reaching the other services) are waited for this long at most; a town of a
 # county's density sends tens of thousands of registry events, which the consumers take minutes to apply.
 EVENT_DEADLINE_S = 180.0
@@ -296,6 +298,14 @@ class Loader:
     def idem(self, *parts: object) -> str:
         """A stable Idempotency-Key for one create of this seed's data."""
         return "demo-" + "-".join(str(p) for p in (self.sizes.seed, *parts))
+
+    def all_items(self, api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paginated list, in order: the first page tells how many pages there are, and the
+        others are read at once (a town at a county's density has about a hundred pages of people)."""
+        first = api.get(path, **params, page=1, per_page=PAGE_SIZE)
+        pages = range(2, -(-first["total"] // first["per_page"]) + 1)
+        rest = self.each(lambda page: api.get(path, **params, page=page, per_page=PAGE_SIZE)["items"], pages)
+        return [*first["items"], *(item for items in rest for item in items)]
 
     def _track(self, api: Api) -> Api:
         self.clients.append(api)
@@ -672,9 +682,10 @@ class TownLoad:
     def read_back(self) -> None:
         """Ids the registry gave: households by code, people by (household, name), party members by person."""
         plan = self.plan
-        self.household_ids = {h["code"]: h["id"] for h in self.key.pages("/api/v1/grid/households", under=self.town_id)}
+        every = self.loader.all_items
+        self.household_ids = {h["code"]: h["id"] for h in every(self.key, "/api/v1/grid/households", under=self.town_id)}
         people = {}
-        for person in self.key.pages("/api/v1/grid/people", under=self.town_id):
+        for person in every(self.key, "/api/v1/grid/people", under=self.town_id):
             people[(person["household_id"] or person["unit_id"], person["name"])] = person["id"]
         self.person_ids: dict[int, str] = {}
         for household in plan.households:
@@ -682,7 +693,7 @@ class TownLoad:
                 self.person_ids[id(person)] = people[(self.household_ids[household.code], person.name)]
         for member in plan.cadre_members:
             self.person_ids[id(member.person)] = people[(self.town_id, member.person.name)]
-        by_person = {m["person_id"]: m["id"] for m in self.key.pages("/api/v1/grid/party/members", under=self.town_id)}
+        by_person = {m["person_id"]: m["id"] for m in every(self.key, "/api/v1/grid/party/members", under=self.town_id)}
         self.member_ids = {id(m): by_person[self.person_ids[id(m.person)]] for m in plan.members}
         missing = len(plan.members) - len(self.member_ids)
         if missing:
