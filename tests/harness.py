@@ -8,17 +8,22 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
 
 from shared.database import Database
+from shared.events.base import DomainEvent
+from shared.events.envelope import Envelope
 from shared.identity import IDENTITY_HEADER, Identity, Role, issue_identity_token
+from shared.ids import new_id
 from shared.migrations import upgrade_async
 from shared.settings import DEV_IDENTITY_SECRET
 from shared.testing import create_postgres_database, drop_postgres_database, sqlite_url
@@ -55,6 +60,29 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
     if last_error is not None:
         raise last_error
     raise AssertionError("condition not met before the deadline")
+
+
+def envelope_of(event: DomainEvent, source: str = "/grid-svc") -> Envelope:
+    """A fresh envelope for `event`, as a consumer receives it."""
+    return Envelope(id=new_id(), source=source, type=event.event_type, subject=event.subject, time=datetime.now(UTC))
+
+
+async def analyze(database: Database, table: str) -> None:
+    """Planner statistics for `table` (and on PostgreSQL the visibility map), as autovacuum leaves them after a load."""
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            await connection.exec_driver_sql("ANALYZE")
+        else:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
+            await connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+
+
+async def plan_of(database: Database, statement: Executable) -> list[str]:
+    """The plan the database chooses for `statement` with its bound values written in, a line per row."""
+    compiled = statement.compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
+    async with database.session() as session:
+        return [str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all()]
 
 
 @asynccontextmanager

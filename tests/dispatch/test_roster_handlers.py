@@ -7,7 +7,7 @@ rows are those of applying each event alone, and events that overtook each other
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
@@ -16,9 +16,8 @@ from sqlalchemy import select
 from dispatch_svc.db import metadata
 from dispatch_svc.roster.handlers import HANDLERS
 from dispatch_svc.roster.models import Household, Liaison, Member, Person
-from harness import database_with
+from harness import database_with, envelope_of
 from shared.database import Database
-from shared.events.envelope import Envelope
 from shared.events.grid import (
     HouseholdDissolved,
     HouseholdMoved,
@@ -43,21 +42,17 @@ async def database(backend, tmp_path_factory):
         yield db
 
 
-def envelope(event) -> Envelope:  # noqa: ANN001 - a grid event
-    return Envelope(id=new_id(), source="/grid-svc", type=event.event_type, subject=event.subject, time=datetime.now(UTC))
-
-
 async def apply(db: Database, events: list) -> None:
     """One transaction, as the consumer applies a poll's batch (consecutive creates in one call)."""
     async with db.transaction() as session:
-        await apply_in_order(session, [(event, envelope(event), HANDLERS[type(event)]) for event in events], "test")
+        await apply_in_order(session, [(event, envelope_of(event), HANDLERS[type(event)]) for event in events], "test")
 
 
 async def apply_one_by_one(db: Database, events: list) -> None:
     """Each event in its own transaction, by its handler alone (a consumer's retry)."""
     for event in events:
         async with db.transaction() as session:
-            await HANDLERS[type(event)](session, event, envelope(event))
+            await HANDLERS[type(event)](session, event, envelope_of(event))
 
 
 async def rows(db: Database, ids: dict[str, str]) -> dict[str, list[dict]]:

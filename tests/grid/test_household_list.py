@@ -9,6 +9,7 @@ from grid.registry_builders import ADMIN, create_chain, create_unit, register_ho
 from sqlalchemy import text
 
 from grid_svc.households.service import households_page
+from harness import analyze, plan_of
 from shared.scope import path_ids
 
 
@@ -68,18 +69,11 @@ async def test_a_towns_page_is_read_in_code_order_from_the_towns_index(grid):
     ]
     async with database.transaction() as session:
         await session.execute(text(f"INSERT INTO households ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
-    async with database.engine.connect() as connection:
-        if database.is_sqlite:
-            await connection.exec_driver_sql("ANALYZE")
-        else:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.exec_driver_sql("VACUUM ANALYZE households")
+    await analyze(database, "households")
     query = households_page(within="town", tag=False, q=False, include_dissolved=False)
     values = {"town_unit_id": "PLAN_LATE", "limit": 50, "offset": 0}
-    compiled = query.rows.params(values).compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
+    plan = await plan_of(database, query.rows.params(values))
     async with database.session() as session:
-        plan = [str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all()]
         page = (await session.execute(query.rows, values)).all()
     shown = "\n".join(plan)
     assert any("ix_households_town_code" in line for line in plan), shown

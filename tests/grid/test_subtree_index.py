@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from grid_svc.units.models import Level, Unit
 from grid_svc.units.service import LEVEL_COUNTS
+from harness import plan_of
 from shared.ids import new_id
 
 # 1 county, 5 towns, 50 villages, 500 grids, 5,000 small grids, 95,000 micro grids = 100,556 units.
@@ -62,10 +63,7 @@ async def test_subtree_count_uses_the_path_index(grid, big_tree):
     village = next(row for row in big_tree if row["level"] == "village")
     database = grid.runtime.database
     statement = LEVEL_COUNTS[Level.VILLAGE].params(subtree=village["path"])
-    compiled = statement.compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
-    async with database.session() as session:
-        plan = "\n".join(str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all())
+    plan = "\n".join(await plan_of(database, statement))
     assert any(index in plan for index in PATH_INDEXES), plan
     if database.is_sqlite:
         assert "SCAN units" not in plan and "path>" in plan, plan  # ranges on the path, never a full scan

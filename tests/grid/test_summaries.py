@@ -9,7 +9,7 @@ from grid.registry_builders import ADMIN, create_chain, create_unit, headers_for
 from sqlalchemy import text
 
 from grid_svc.reports.service import _liaisons_in_summary
-from harness import statements_run
+from harness import analyze, plan_of, statements_run
 from shared.identity import Role
 
 
@@ -134,17 +134,9 @@ async def test_a_members_links_are_read_from_the_member_and_person_indexes_whate
     async with database.transaction() as session:
         for table, rows in (("people", people), ("liaisons", links)):
             await session.execute(text(f"INSERT INTO {table} ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
-    async with database.engine.connect() as connection:
-        if database.is_sqlite:
-            await connection.exec_driver_sql("ANALYZE")
-        else:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.exec_driver_sql("VACUUM ANALYZE liaisons")
+    await analyze(database, "liaisons")
     values = {"member_id": world["member"]["id"], "person_id": world["person"]["id"], "today": date.today(), "listed": 500}
-    compiled = _liaisons_in_summary(False).params(values).compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
-    async with database.session() as session:
-        plan = "\n".join(str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all())
+    plan = "\n".join(await plan_of(database, _liaisons_in_summary(False).params(values)))
     assert "ix_liaisons_member" in plan and "ix_liaisons_person" in plan, plan
     assert "SCAN liaisons\n" not in plan + "\n" and "Seq Scan on liaisons" not in plan, plan
     summary = await _get(grid.client, "/api/v1/grid/reports/member-summary", ADMIN, member_id=world["member"]["id"])

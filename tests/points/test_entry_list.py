@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from harness import identity_headers
+from harness import analyze, identity_headers, plan_of
 from points_svc.ledger.service import entries_page
 from shared.identity import Identity, Role
 
@@ -127,18 +127,10 @@ async def test_a_towns_page_is_read_from_the_towns_index_and_its_total_from_the_
             "INSERT INTO entry_tallies (unit_path, period, town_unit_id, entries) "
             "SELECT unit_path, period, town_unit_id, COUNT(*) FROM entries WHERE town_unit_id LIKE 'PLANT%' GROUP BY unit_path, period, town_unit_id"
         ))
-    async with database.engine.connect() as connection:
-        if not database.is_sqlite:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
-            await connection.exec_driver_sql("VACUUM ANALYZE entries")  # what autovacuum does after a load
-        else:
-            await connection.exec_driver_sql("ANALYZE")
+    await analyze(database, "entries")
     query = entries_page(within="town", member=False, branch=False, periods=False, category=False, source_kind=False)
     values = {"town_unit_id": "PLANT0", "limit": 50, "offset": 0}
-    compiled = query.rows.params(values).compile(database.engine.sync_engine, compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
-    async with database.session() as session:
-        plan = [str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all()]
+    plan = await plan_of(database, query.rows.params(values))
     shown = "\n".join(plan)
     if database.is_sqlite:
         assert any("ix_entries_town_id" in line and "town_unit_id=?" in line for line in plan), shown

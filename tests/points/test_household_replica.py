@@ -7,18 +7,17 @@ each event alone.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
-from harness import database_with
+from harness import database_with, envelope_of
 from points_svc.consumers import CONSUMERS
 from points_svc.db import metadata
 from points_svc.households.models import Household
 from shared.database import Database
-from shared.events.envelope import Envelope
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated
 from shared.ids import new_id
 from shared.inbox import apply_in_order
@@ -31,10 +30,6 @@ HOUSEHOLDS = Household.__table__
 async def database(backend, tmp_path_factory):
     async with database_with(metadata, backend, tmp_path_factory.mktemp("households"), "points_households") as db:
         yield db
-
-
-def envelope(event) -> Envelope:  # noqa: ANN001 - a grid event
-    return Envelope(id=new_id(), source="/grid-svc", type=event.event_type, subject=event.subject, time=datetime.now(UTC))
 
 
 def history(ids: list[str]) -> list:
@@ -73,7 +68,7 @@ async def test_runs_of_registrations_and_updates_leave_the_rows_of_applying_each
     sqlalchemy_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     try:
         async with database.transaction() as session:
-            deliveries = [(event, envelope(event), GRID.handlers[type(event)]) for event in history(together)]
+            deliveries = [(event, envelope_of(event), GRID.handlers[type(event)]) for event in history(together)]
             await apply_in_order(session, deliveries, "test")
     finally:
         sqlalchemy_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
@@ -81,7 +76,7 @@ async def test_runs_of_registrations_and_updates_leave_the_rows_of_applying_each
     assert executions == [("INSERT", 4), ("UPDATE", 4), ("UPDATE", 1), ("UPDATE", 1), ("INSERT", 1)]
     for event in history(alone):
         async with database.transaction() as session:
-            await GRID.handlers[type(event)](session, event, envelope(event))
+            await GRID.handlers[type(event)](session, event, envelope_of(event))
     got = await rows(database, together)
     assert got == await rows(database, alone)
     assert [(h["address"], h["head_name"], h["unit_path"], h["dissolved_on"]) for h in got[:3]] == [

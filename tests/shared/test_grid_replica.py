@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import MetaData, delete, func, select
 
-from harness import database_with
+from harness import database_with, envelope_of
 from shared.database import Database
-from shared.events.envelope import Envelope
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.grid_replica import GridReplica, grid_units_table
 from shared.ids import new_id
@@ -45,21 +44,17 @@ def created(
     )  # fmt: skip
 
 
-def envelope(event) -> Envelope:  # noqa: ANN001 - a grid event
-    return Envelope(id=new_id(), source="/grid-svc", type=event.event_type, subject=event.subject, time=datetime.now(UTC))
-
-
 async def apply(db: Database, *events) -> None:  # noqa: ANN002 - grid events
     """Apply events in one transaction, as a consumer applies one poll's batch (consecutive creates in one call)."""
     async with db.transaction() as session:
-        await apply_in_order(session, [(event, envelope(event), REPLICA.handlers[type(event)]) for event in events], "test")
+        await apply_in_order(session, [(event, envelope_of(event), REPLICA.handlers[type(event)]) for event in events], "test")
 
 
 async def apply_one_by_one(db: Database, *events) -> None:  # noqa: ANN002 - grid events
     """Apply events in one transaction, each by its handler alone (a consumer's retry applies one event)."""
     async with db.transaction() as session:
         for event in events:
-            await REPLICA.handlers[type(event)](session, event, envelope(event))
+            await REPLICA.handlers[type(event)](session, event, envelope_of(event))
 
 
 async def rows(db: Database, *ids: str) -> dict[str, dict]:
