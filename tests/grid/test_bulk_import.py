@@ -339,6 +339,12 @@ async def test_a_roster_registers_the_same_records_and_events_in_bulk_as_row_by_
         for r in (bulk, one_by_one)
     ]
     assert under_town[0]["total"] == under_town[1]["total"] == len(under_town[0]["items"]) >= 5
+    # And a person theirs, which the people list under the town reads.
+    people_under_town = [
+        (await grid.client.get("/api/v1/grid/people", params={"under": r.town["town"]["id"], "per_page": 200}, headers=ADMIN)).json()
+        for r in (bulk, one_by_one)
+    ]
+    assert people_under_town[0]["total"] == people_under_town[1]["total"] == len(people_under_town[0]["items"]) >= 10
 
     mine, theirs = await exported(grid, bulk), await exported(grid, one_by_one)
     assert json.loads(bulk.translate(one_by_one, json.dumps(mine, sort_keys=True))) == theirs

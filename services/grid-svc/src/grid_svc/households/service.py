@@ -220,7 +220,11 @@ async def move_household(
     household.town_unit_id = town_of(unit.path)
     household.updated_at = now()
     # Members and household links follow the household, so scope and reports see it where it lives now.
-    await session.execute(update(Person).where(Person.household_id == household.id).values(unit_id=unit.id, updated_at=household.updated_at))
+    await session.execute(
+        update(Person)
+        .where(Person.household_id == household.id)
+        .values(unit_id=unit.id, town_unit_id=household.town_unit_id, updated_at=household.updated_at)
+    )
     await session.execute(
         update(Liaison)
         .where(Liaison.household_id == household.id, or_(Liaison.ends_on.is_(None), Liaison.ends_on > moved_on))

@@ -91,13 +91,16 @@ class PersonUpdate(PersonFields):
 
 
 class Person(GridModel, table=True):
-    """A stored person. `unit_id` is where they are registered: their household's micro grid, or any unit."""
+    """A stored person. `unit_id` is where they are registered: their household's micro grid, or any unit.
+    `town_unit_id` is that unit's town (None at county level), kept with `unit_id`: a town's people are one range
+    of its index, in list order."""
 
     __tablename__ = "people"
     __table_args__ = (
         UniqueConstraint("id_number", name="uq_people_id_number"),
         Index("ix_people_unit", "unit_id", "name"),
         Index("ix_people_household", "household_id"),
+        Index("ix_people_town_name", "town_unit_id", "name", "id"),
     )
 
     name: str = sqlmodel.Field(max_length=50)
@@ -106,6 +109,7 @@ class Person(GridModel, table=True):
     id: str = sqlmodel.Field(primary_key=True, max_length=26)
     unit_id: str = sqlmodel.Field(foreign_key="units.id", max_length=26)
     household_id: str | None = sqlmodel.Field(default=None, foreign_key="households.id", max_length=26)
+    town_unit_id: str | None = sqlmodel.Field(default=None, max_length=26)
     phone: str | None = sqlmodel.Field(default=None, max_length=20)
     id_number: str | None = sqlmodel.Field(default=None, max_length=18)
     created_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)

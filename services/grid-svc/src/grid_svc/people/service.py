@@ -31,7 +31,7 @@ from shared.local_time import today
 from shared.outbox import emit
 from shared.personal_data import mask_id_number, mask_phone
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import in_subtree, path_in_scope, scope_condition
+from shared.scope import in_subtree, list_place, path_in_scope, scope_condition, town_of
 
 
 async def get_person(session: AsyncSession, *, identity: Identity, person_id: str) -> Person:
@@ -103,6 +103,7 @@ async def register_person(session: AsyncSession, *, identity: Identity, data: Pe
         phone=data.phone,
         id_number=data.id_number,
         unit_id=unit.id,
+        town_unit_id=town_of(unit.path),
         created_at=moment,
         updated_at=moment,
     )
@@ -121,7 +122,7 @@ async def _join(session: AsyncSession, *, person: Person, household: Household, 
     )
     session.add(membership)
     person.household_id = household.id
-    person.unit_id = household.unit_id
+    person.unit_id, person.town_unit_id = household.unit_id, household.town_unit_id
     person.updated_at = now()
     if relation == Relation.HEAD and household.head_person_id is None:
         household.head_person_id = person.id
@@ -213,10 +214,16 @@ def list_people_query(
     q: str | None,
     gender: Gender | None,
 ) -> Select:
-    """People registered in scope, ordered by name."""
-    statement = select(Person).join(Unit, Unit.id == Person.unit_id).where(scope_condition(Unit.path, identity, scope_path))
-    if under is not None:
-        statement = statement.where(in_subtree(Unit.path, under.path))
+    """People registered in scope, ordered by name; `under` (already checked to lie in the caller's scope) narrows
+    them to its subtree."""
+    if under is not None and list_place(under.path)[0] == "town":
+        # A town's people are one range of its own index, in list order. Under the town's path range the planner
+        # joins every person of the county to the town's units and sorts the town's people to cut each page.
+        statement = select(Person).where(Person.town_unit_id == under.id)
+    else:
+        statement = select(Person).join(Unit, Unit.id == Person.unit_id).where(scope_condition(Unit.path, identity, scope_path))
+        if under is not None:
+            statement = statement.where(in_subtree(Unit.path, under.path))
     if household_id is not None:
         statement = statement.where(Person.household_id == household_id)
     if q:

@@ -415,8 +415,8 @@ class BulkRegistry:
         self.pending.people.append(
             {
                 "id": person_id, "name": data.name, "gender": data.gender, "birth_date": data.birth_date, "phone": data.phone,
-                "id_number": data.id_number, "unit_id": unit_id, "household_id": household.id if household else None,
-                "created_at": moment, "updated_at": moment,
+                "id_number": data.id_number, "unit_id": unit_id, "town_unit_id": town_of(unit_path),
+                "household_id": household.id if household else None, "created_at": moment, "updated_at": moment,
             }
         )
         self.people[data.id_number] = PersonRef(person_id, data.name, unit_path, household.id if household else None)

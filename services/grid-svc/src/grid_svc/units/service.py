@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid_svc.access import require_grid_admin
 from grid_svc.households.models import Household
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
+from grid_svc.people.models import Person
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
 from shared.database import Database, once_per_read
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
@@ -483,6 +484,13 @@ async def move_unit(
         update(Household)
         .where(in_subtree(Household.unit_path, old_path))
         .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1), town_unit_id=town_of(new_path))
+        .execution_options(synchronize_session=False)
+    )
+    # So do the people registered on its units.
+    await session.execute(
+        update(Person)
+        .where(Person.unit_id.in_(select(Unit.id).where(in_subtree(Unit.path, new_path))))
+        .values(town_unit_id=town_of(new_path))
         .execution_options(synchronize_session=False)
     )
     # Every unit of the subtree starts a new period at its new path, in one INSERT … SELECT.
