@@ -90,3 +90,16 @@ async def register_person(client: httpx.AsyncClient, headers: dict[str, str] = A
     response = await client.post("/api/v1/grid/people", json={"name": "张三", **body}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def listed_under(client: httpx.AsyncClient, path: str, unit_id: str, field: str) -> list[str]:
+    """`field` of every item the list at `path` gives under `unit_id`, page by page (two a page); checks each page's
+    total."""
+    values, page = [], 1
+    while True:
+        body = (await client.get(path, params={"under": unit_id, "page": page, "per_page": 2}, headers=ADMIN)).json()
+        if not body["items"]:
+            assert body["total"] == len(values)
+            return values
+        values += [item[field] for item in body["items"]]
+        page += 1

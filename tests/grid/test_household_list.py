@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from grid.registry_builders import ADMIN, create_chain, create_unit, register_household
+from grid.registry_builders import ADMIN, create_chain, create_unit, listed_under, register_household
 from sqlalchemy import text
 
 from grid_svc.households.service import households_page
@@ -14,15 +14,7 @@ from shared.scope import path_ids
 
 
 async def _listed(client, unit_id: str) -> list[str]:
-    """Codes of every household under `unit_id`, page by page (two a page); checks each page's total."""
-    codes, page = [], 1
-    while True:
-        body = (await client.get("/api/v1/grid/households", params={"under": unit_id, "page": page, "per_page": 2}, headers=ADMIN)).json()
-        if not body["items"]:
-            assert body["total"] == len(codes)
-            return codes
-        codes += [item["code"] for item in body["items"]]
-        page += 1
+    return await listed_under(client, "/api/v1/grid/households", unit_id, "code")
 
 
 async def test_a_towns_households_follow_moves_of_households_and_of_units(grid):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from grid.registry_builders import ADMIN, create_chain, create_unit, id_number, register_household, register_person
+from grid.registry_builders import ADMIN, create_chain, create_unit, id_number, listed_under, register_household, register_person
 from sqlalchemy import text
 
 from grid_svc.db import MIGRATIONS
@@ -19,15 +19,7 @@ from shared.scope import town_of
 
 
 async def _listed(client, unit_id: str) -> list[str]:
-    """Names of every person under `unit_id`, page by page (two a page); checks each page's total."""
-    names, page = [], 1
-    while True:
-        body = (await client.get("/api/v1/grid/people", params={"under": unit_id, "page": page, "per_page": 2}, headers=ADMIN)).json()
-        if not body["items"]:
-            assert body["total"] == len(names)
-            return names
-        names += [item["name"] for item in body["items"]]
-        page += 1
+    return await listed_under(client, "/api/v1/grid/people", unit_id, "name")
 
 
 async def _towns_agree(database: Database) -> None:
