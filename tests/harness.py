@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +83,23 @@ async def plan_of(database: Database, statement: Executable) -> list[str]:
     explain = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
     async with database.session() as session:
         return [str(row[-1]) for row in (await session.execute(text(explain + str(compiled)))).all()]
+
+
+@contextmanager
+def executions_on(engine: AsyncEngine, table: str) -> Iterator[list[tuple[str, int]]]:
+    """(verb, rows) of each statement SQLAlchemy executes on `table` inside the block: an execution for many rows
+    counts once, with their number."""
+    executions: list[tuple[str, int]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001 - event signature
+        if f" {table} " in f" {statement} ":
+            executions.append((statement.split()[0], len(parameters) if executemany else 1))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield executions
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @asynccontextmanager

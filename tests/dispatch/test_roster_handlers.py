@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from dispatch_svc.db import metadata
 from dispatch_svc.roster.handlers import HANDLERS
 from dispatch_svc.roster.models import Household, Liaison, Member, Person
-from harness import database_with, envelope_of
+from harness import database_with, envelope_of, executions_on
 from shared.database import Database
 from shared.events.grid import (
     HouseholdDissolved,
@@ -119,17 +118,8 @@ async def test_creates_handed_over_together_leave_the_rows_of_applying_each_even
 async def test_a_run_of_creates_is_one_execution(database: Database):
     ids = [new_id() for _ in range(5)]
     assert isinstance(HANDLERS[PersonJoined], RunHandler)
-    executions: list[tuple[str, int]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001 - event signature
-        if "roster_people" in statement:
-            executions.append((statement.split()[0], len(parameters) if executemany else 1))
-
-    sqlalchemy_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with executions_on(database.engine, "roster_people") as executions:
         await apply(database, [PersonJoined(person_id=i, name="某", household_id=None, unit_id=None, unit_path=None) for i in ids])
-    finally:
-        sqlalchemy_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
     assert executions == [("INSERT", 5)]
     assert len((await rows(database, dict(enumerate(ids))))["people"]) == 5
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
-from harness import database_with, envelope_of
+from harness import database_with, envelope_of, executions_on
 from points_svc.consumers import CONSUMERS
 from points_svc.db import metadata
 from points_svc.households.models import Household
@@ -59,19 +58,10 @@ async def rows(db: Database, ids: list[str]) -> list[dict | None]:
 
 async def test_runs_of_registrations_and_updates_leave_the_rows_of_applying_each_event_alone(database: Database):
     together, alone = [new_id() for _ in range(4)], [new_id() for _ in range(4)]
-    executions: list[tuple[str, int]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001 - event signature
-        if "households" in statement:
-            executions.append((statement.split()[0], len(parameters) if executemany else 1))
-
-    sqlalchemy_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with executions_on(database.engine, "households") as executions:
         async with database.transaction() as session:
             deliveries = [(event, envelope_of(event), GRID.handlers[type(event)]) for event in history(together)]
             await apply_in_order(session, deliveries, "test")
-    finally:
-        sqlalchemy_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
     # Four registrations, four updates, then one event at a time.
     assert executions == [("INSERT", 4), ("UPDATE", 4), ("UPDATE", 1), ("UPDATE", 1), ("INSERT", 1)]
     for event in history(alone):
