@@ -42,6 +42,12 @@ from shared.testing import create_postgres_database, drop_postgres_database, fre
 cli = typer.Typer(help="Benchmarks of the platform.", no_args_is_help=True)
 
 NAMES = ["grid-svc", "points-svc", "dispatch-svc", "legal-svc", "gateway"]
+# The local broker holds every fetch for the consumer's whole wait, even once data has come, so the event probe needs
+# the short wait of the local default (20 ms) — with which the idle consumers poll 50 times a second, 4–7 % of the
+# services' shared core per service. Apache Kafka answers a fetch as soon as data arrives, and compose sets 500 ms:
+# the request scenarios run with that; the loading, the event probe and the creates (whose events keep the consumers
+# busy, as Kafka's early answers would) with the local broker's.
+FETCH_WAIT_MS = {"requests": "500", "events": "20"}
 # The gateway's per-caller token buckets would answer most of a load test with 429: the bench caller gets a
 # bucket big enough never to run dry, so the hop itself (limiter included) is what is measured.
 BENCH_ENV = {
@@ -49,6 +55,7 @@ BENCH_ENV = {
     "UPSTREAM_TIMEOUT_S": "120",
     "RATE_LIMIT_PER_MINUTE": "100000000",
     "RATE_LIMIT_BURST": "1000000",
+    "KAFKA_FETCH_MAX_WAIT_MS": FETCH_WAIT_MS["events"],
 }
 ADMIN = Identity(subject="bench-admin", name="bench", role=Role.PLATFORM_ADMIN)
 
@@ -201,8 +208,14 @@ def run(
         bearer = {"Authorization": admin_api.http.headers["Authorization"]}
         admin_api.close()
         _pin(stack, core=0)
+        consuming = _consuming(stack)
+        context["fetch_wait_ms"], context["idle_cpu_percent"] = FETCH_WAIT_MS, {}
         context["load_before"] = _load_average()
-        _scenarios(runner, stack, bare_port, ids, bearer, groups, since=loaded.since.isoformat())
+        if groups - {"events", "creates"}:
+            context["idle_cpu_percent"]["requests"] = _with_fetch_wait(stack, consuming, FETCH_WAIT_MS["requests"])
+            _scenarios(runner, stack, bare_port, ids, bearer, groups, since=loaded.since.isoformat())
+        if groups & {"events", "creates"}:
+            context["idle_cpu_percent"]["events"] = _with_fetch_wait(stack, consuming, FETCH_WAIT_MS["events"])
         if "events" in groups:
             probe = run_probe(
                 stack.services["grid-svc"].url,
@@ -291,6 +304,58 @@ def _pin(stack: ProcessStack, *, core: int) -> None:
     for service in stack.services.values():
         if service.process is not None:
             subprocess.run(["taskset", "-a", "-cp", str(core), str(service.process.pid)], check=True, capture_output=True)
+
+
+def _consuming(stack: ProcessStack) -> list[str]:
+    """The services that run consumers (their metrics list `consumer_assigned`)."""
+    return [name for name, service in stack.services.items() if "consumer_assigned{" in httpx.get(f"{service.url}/metrics").text]
+
+
+def _assigned(url: str) -> bool:
+    """True when every consumer of the service at `url` holds its partitions."""
+    lines = [line for line in httpx.get(f"{url}/metrics").text.splitlines() if line.startswith("consumer_assigned{")]
+    return bool(lines) and all(float(line.rsplit(" ", 1)[1]) == 1 for line in lines)
+
+
+def _with_fetch_wait(stack: ProcessStack, names: list[str], wait_ms: str, *, timeout: float = 120.0) -> dict[str, float]:
+    """Restart the services whose consumers wait otherwise with `wait_ms`, pin them to core 0 again, wait until
+    every consumer holds its partitions; then each service's CPU while idle (% of a core over 5 s)."""
+    changed = [name for name in names if stack.services[name].env.get("KAFKA_FETCH_MAX_WAIT_MS") != wait_ms]
+    if changed:
+        typer.echo(f"restarting {', '.join(changed)} with consumers' fetch wait {wait_ms} ms")
+    for name in changed:
+        stack.services[name].env["KAFKA_FETCH_MAX_WAIT_MS"] = wait_ms
+        stack.stop_service(name)
+        stack.start_service(name)
+    for name in changed:
+        stack.wait_ready(name, timeout=timeout)
+    _pin(stack, core=0)
+    deadline = time.monotonic() + timeout
+    while not all(_assigned(stack.services[name].url) for name in changed):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"consumers of {changed} not assigned after {timeout:.0f}s")
+        time.sleep(0.5)
+    idle = _idle_cpu(stack)
+    typer.echo(f"idle CPU with fetch wait {wait_ms} ms, % of a core: {json.dumps(idle)}")
+    return idle
+
+
+def _idle_cpu(stack: ProcessStack, seconds: float = 5.0) -> dict[str, float]:
+    """Each service's CPU over `seconds` of no requests, in % of one core (from /proc: all its threads)."""
+    pids = {name: service.process.pid for name, service in stack.services.items() if service.process is not None}
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> dict[str, int]:
+        used = {}
+        for name, pid in pids.items():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+        return used
+
+    before = cpu()
+    time.sleep(seconds)
+    after = cpu()
+    return {name: round(100 * (after[name] - before[name]) / ticks / seconds, 1) for name in pids}
 
 
 def _scenarios(

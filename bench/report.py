@@ -74,6 +74,13 @@ def markdown(stamp: str, results: list[LoadResult], probe: ProbeResult | None, c
             f"{data.get('seconds', 0):.0f} s ({data.get('households_per_s', 0):.1f} households/s).",
             "",
         ]
+    for phase, idle in context.get("idle_cpu_percent", {}).items():
+        wait = context.get("fetch_wait_ms", {}).get(phase)
+        lines += [
+            f"Consumers' fetch wait for the {phase} phase: {wait} ms; each process's CPU while idle then (% of a core): "
+            f"{', '.join(f'{name} {value:.1f}' for name, value in idle.items())}.",
+            "",
+        ]
     lines += ["| scenario | req/s | × bare | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(

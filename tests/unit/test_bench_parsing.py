@@ -111,3 +111,15 @@ def test_the_report_gives_the_event_probe_in_full():
     assert "counted from the 201 answer instead (a lower bound): p50 12.0 ms, p99 45.0 ms" in text
     assert "20 unit(s) per create request" in text
     assert "p99 of each second's events (ms): 140, 70, 66." in text
+
+
+def test_the_report_gives_each_phase_fetch_wait_and_idle_cpu():
+    bare = LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0)
+    context = {
+        "size": "town",
+        "fetch_wait_ms": {"requests": "500", "events": "20"},
+        "idle_cpu_percent": {"requests": {"points-svc": 0.4, "gateway": 0.0}, "events": {"points-svc": 9.1, "gateway": 0.2}},
+    }
+    text = markdown("stamp", [bare], None, [], context)
+    assert "fetch wait for the requests phase: 500 ms; each process's CPU while idle then (% of a core): points-svc 0.4, gateway 0.0." in text
+    assert "fetch wait for the events phase: 20 ms; each process's CPU while idle then (% of a core): points-svc 9.1, gateway 0.2." in text
