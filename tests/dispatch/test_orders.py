@@ -183,6 +183,8 @@ async def test_order_lifecycle_routes_to_the_household_cadre_and_emits_events(st
         read = await client.get(f"{BASE}/orders/{order['id']}", headers=grid_worker)
     assert read.json() == evaluated
     assert len(run) == 1, run
+    # Read again: on PostgreSQL a statement's second run goes by the driver itself (`shared.driver_reads`).
+    assert (await client.get(f"{BASE}/orders/{order['id']}", headers=grid_worker)).json() == evaluated
 
     mine = lambda e: e.order_id == order["id"]  # noqa: E731
     (submitted,) = await tap.wait_for(OrderSubmitted, mine)

@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, false, or_, select
+from sqlalchemy import JSON, ColumnElement, Row, Select, bindparam, false, func, literal_column, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch_svc.access import HANDLERS, ORDERING, is_handler, require_role, scope_path
@@ -151,26 +152,52 @@ def _is_own(order: Order | Row, identity: Identity) -> bool:
 
 
 _STEPS = OrderTransition.__table__
-# The history's columns as the API shows them, each labelled `step_<name>` beside the order's own columns.
+# The history's columns as the API shows them.
 STEP_FIELDS = tuple(TransitionPublic.model_fields)
-ORDER_WITH_HISTORY = (
+# SQLite: a row per step, each labelled `step_<name>` beside the order's own columns (it has no ordered aggregate
+# before 3.44).
+ORDER_WITH_STEPS = (
     select(Order.__table__, grid.scope_path_column(), *(_STEPS.c[name].label(f"step_{name}") for name in STEP_FIELDS))
     .outerjoin(_STEPS, _STEPS.c.order_id == Order.id)
     .where(Order.id == bindparam("order_id"))
     .order_by(_STEPS.c.at, _STEPS.c.id)
 )
+# PostgreSQL: one row, the history a JSON array beside the order's columns (six rows repeating the order's 60
+# columns cost a third more of the read's CPU), each instant written in UTC as the API writes it.
+_STEP_JSON = func.json_build_object(
+    *(
+        part
+        for name in STEP_FIELDS
+        for part in (
+            literal_column(f"'{name}'"),
+            func.to_char(func.timezone("UTC", _STEPS.c.at), literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")) if name == "at" else _STEPS.c[name],
+        )
+    )
+)
+_HISTORY = (
+    select(func.coalesce(func.json_agg(aggregate_order_by(_STEP_JSON, _STEPS.c.at, _STEPS.c.id)), literal_column("'[]'::json")))
+    .where(_STEPS.c.order_id == Order.id)
+    .scalar_subquery()
+)
+ORDER_WITH_HISTORY = select(Order.__table__, grid.scope_path_column(), type_coerce(_HISTORY, JSON).label("history")).where(
+    Order.id == bindparam("order_id")
+)
 
 
 async def read_order(db: Database, *, identity: Identity, order_id: str) -> tuple[Row, list[dict]]:
-    """An order the caller may see (as `get_order`) and its history, oldest first, in one round trip: a row per
-    step, each carrying the order's columns (a second query for the steps cost more than repeating them)."""
-    rows = await db.fetch_all(ORDER_WITH_HISTORY, {"order_id": order_id, "scope_unit_id": identity.scope_unit_id})
-    order = rows[0] if rows else None
+    """An order the caller may see (as `get_order`) and its history, oldest first, in one round trip."""
+    params = {"order_id": order_id, "scope_unit_id": identity.scope_unit_id}
+    if db.is_sqlite:
+        rows = await db.fetch_all(ORDER_WITH_STEPS, params)
+        order = rows[0] if rows else None
+        # No step at all leaves one row of NULLs from the outer join (every recorded order has its submit step).
+        history = [dict(zip(STEP_FIELDS, row[-len(STEP_FIELDS) :])) for row in rows if row.step_action is not None]
+    else:
+        order = await db.fetch_one(ORDER_WITH_HISTORY, params)
+        history = order.history if order is not None else []
     if order is None or not (path_in_scope(order.unit_path, identity, order.scope_path) if is_handler(identity) else _is_own(order, identity)):
         raise not_found("order")
-    first_step = len(order) - len(STEP_FIELDS)
-    # No step at all leaves one row of NULLs from the outer join (every recorded order has its submit step).
-    return order, [dict(zip(STEP_FIELDS, row[first_step:])) for row in rows if row.step_action is not None]
+    return order, history
 
 
 async def get_order(session: AsyncSession, *, identity: Identity, order_id: str, for_update: bool = False) -> Order:
