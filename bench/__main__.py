@@ -208,7 +208,7 @@ def run(
         bearer = {"Authorization": admin_api.http.headers["Authorization"]}
         admin_api.close()
         _pin(stack, core=0)
-        consuming = _consuming(stack)
+        consuming = [name for name, service in stack.services.items() if _consumers(service.url)]
         context["fetch_wait_ms"], context["idle_cpu_percent"] = FETCH_WAIT_MS, {}
         context["load_before"] = _load_average()
         if groups - {"events", "creates"}:
@@ -307,15 +307,10 @@ def _pin(stack: ProcessStack, *, core: int) -> None:
             subprocess.run(["taskset", "-a", "-cp", str(core), str(service.process.pid)], check=True, capture_output=True)
 
 
-def _consuming(stack: ProcessStack) -> list[str]:
-    """The services that run consumers (their metrics list `consumer_assigned`)."""
-    return [name for name, service in stack.services.items() if "consumer_assigned{" in httpx.get(f"{service.url}/metrics").text]
-
-
-def _assigned(url: str) -> bool:
-    """True when every consumer of the service at `url` holds its partitions."""
-    lines = [line for line in httpx.get(f"{url}/metrics").text.splitlines() if line.startswith("consumer_assigned{")]
-    return bool(lines) and all(float(line.rsplit(" ", 1)[1]) == 1 for line in lines)
+def _consumers(url: str) -> list[bool]:
+    """Whether each consumer of the service at `url` holds its partitions (from its metrics; none: empty)."""
+    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    return [float(line.rsplit(" ", 1)[1]) == 1 for line in lines if line.startswith("consumer_assigned{")]
 
 
 def _with_fetch_wait(stack: ProcessStack, names: list[str], wait_ms: str, *, timeout: float = 120.0) -> dict[str, float]:
@@ -332,7 +327,8 @@ def _with_fetch_wait(stack: ProcessStack, names: list[str], wait_ms: str, *, tim
         stack.wait_ready(name, timeout=timeout)
     _pin(stack, core=0)
     deadline = time.monotonic() + timeout
-    while not all(_assigned(stack.services[name].url) for name in changed):
+    # A restarted service lists its consumers once they have started: none listed yet is not ready either.
+    while not all((flags := _consumers(stack.services[name].url)) and all(flags) for name in changed):
         if time.monotonic() > deadline:
             raise TimeoutError(f"consumers of {changed} not assigned after {timeout:.0f}s")
         time.sleep(0.5)

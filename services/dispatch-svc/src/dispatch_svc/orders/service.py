@@ -163,7 +163,7 @@ ORDER_WITH_STEPS = (
     .order_by(_STEPS.c.at, _STEPS.c.id)
 )
 # PostgreSQL: one row, the history a JSON array beside the order's columns (six rows repeating the order's 60
-# columns cost a third more of the read's CPU), each instant written in UTC as the API writes it.
+# columns cost a quarter more CPU per read), each instant written in UTC as the API writes it.
 _STEP_JSON = func.json_build_object(
     *(
         part
