@@ -71,6 +71,25 @@ def test_ratios_and_targets_in_the_report():
     assert "| read by id: grid unit | ≥ 0.25× | 0.200× | **no** |" in text
 
 
+
+def test_each_figure_is_a_ratio_to_the_bare_endpoint_measured_last_before_it():
+    first_bare = LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0)
+    read = LoadResult("read by id: grid unit", 2_600.0, 10.0, 30.0, 7_800, 0)
+    later_bare = LoadResult("bare FastAPI endpoint (again, before the stats)", 5_000.0, 4.0, 9.0, 15_000, 0)
+    balance = LoadResult("member balance", 650.0, 40.0, 90.0, 1_950, 0)
+    runner = Runner(duration=3, connections=32)
+    for result in (first_bare, read, later_bare, balance):
+        runner.results.append(result)
+        runner.by_name[result.scenario] = result
+    text = markdown("stamp", runner.results, None, [], {"size": "town"})
+    assert "| read by id: grid unit | 2600 | 0.260 |" in text
+    assert "| member balance | 650 | 0.130 |" in text  # 650 / 5,000, not / 10,000
+    checks = {check.target: check for check in _checks(runner, None)}
+    assert checks["read by id: grid unit"].met
+    # Costs compare the two figures' ratios: 0.26 / 0.13, not 2,600 / 650.
+    assert checks["member balance (cost vs read by id)"].measured == "2.00×"
+
+
 def _probe(achieved_rate: float, p99_ms: float) -> ProbeResult:
     return ProbeResult(
         scenario="event end-to-end at 200/s (grid units in batches of 20 → dispatch replica)",
