@@ -2,8 +2,9 @@
 
 Services run pinned to core 0 on PostgreSQL with the real broker; wrk runs pinned to core 1.
 Data comes from the demo generator through the gateway's public API at the chosen size.
-Every figure is also given as a ratio to the bare FastAPI endpoint measured in the same run,
-because these machines are shared and noisy: only ratios compare across runs.
+Every figure is also given as a ratio to the bare FastAPI endpoint measured in the same run, last
+before it (again before each group of scenarios), because these machines are shared and noisy: only
+ratios compare across runs.
 """
 
 from __future__ import annotations
