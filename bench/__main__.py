@@ -180,6 +180,7 @@ def run(
     try:
         stack.start()
         wait_for_port(bare_port)
+        bare_url = f"http://127.0.0.1:{bare_port}/thing"
         gateway = stack.services["gateway"].url
         sizes = SIZES[size]
         typer.echo(f"loading the demo data at size {size}: {describe(sizes)}")
@@ -214,8 +215,8 @@ def run(
         context["load_before"] = _load_average()
         if groups - {"events", "creates"}:
             context["idle_cpu_percent"]["requests"] = _with_fetch_wait(stack, consuming, FETCH_WAIT_MS["requests"])
-        # The bare endpoint first, whatever was asked: every figure is a ratio to it.
-        _scenarios(runner, stack, bare_port, ids, bearer, groups, since=loaded.since.isoformat())
+        # The bare endpoint first, whatever was asked: every figure is a ratio to one measured before it.
+        _scenarios(runner, stack, bare_url, ids, bearer, groups, since=loaded.since.isoformat())
         if groups & {"events", "creates"}:
             context["idle_cpu_percent"]["events"] = _with_fetch_wait(stack, consuming, FETCH_WAIT_MS["events"])
         if "events" in groups:
@@ -238,7 +239,7 @@ def run(
                 f" p99 by second {probe.p99_by_second}"
             )
         if "creates" in groups:
-            _creates(runner, stack, ids, bare_port)
+            _creates(runner, stack, ids, bare_url)
         context["load_after"] = _load_average()
         md, js = write_reports(out, results=runner.results, probe=probe, checks=_checks(runner, probe), context=context)
         typer.echo(f"reports: {md}, {js}")
@@ -359,7 +360,7 @@ def _idle_cpu(stack: ProcessStack, seconds: float = 5.0) -> dict[str, float]:
 def _scenarios(
     runner: Runner,
     stack: ProcessStack,
-    bare_port: int,
+    bare_url: str,
     ids: dict[str, str],
     bearer: dict[str, str],
     groups: set[str],
@@ -372,7 +373,6 @@ def _scenarios(
     town_admin = _identity_header(Identity(subject="bench-town", role=Role.TOWN_ADMIN, scope_unit_id=ids["town"]))
     town = ids["town"]
     m = runner.measure
-    bare_url = f"http://127.0.0.1:{bare_port}/thing"
     m(BARE, bare_url)
     started: list[str] = []
 
@@ -437,9 +437,9 @@ def _scenarios(
         m("member balance", f"{points}/api/v1/points/members/{ids['member']}/balance", town_admin)
 
 
-def _creates(runner: Runner, stack: ProcessStack, ids: dict[str, str], bare_port: int) -> None:
+def _creates(runner: Runner, stack: ProcessStack, ids: dict[str, str], bare_url: str) -> None:
     grid = stack.services["grid-svc"].url
-    runner.measure(f"{BARE} (again, before the creates)", f"http://127.0.0.1:{bare_port}/thing")
+    runner.measure(f"{BARE} (again, before the creates)", bare_url)
     body = json.dumps({"code": "B{n}", "name": "压测网格", "level": "grid", "parent_id": ids["village"]})
     runner.measure(
         "create with outbox event: grid unit",
