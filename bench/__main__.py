@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import typer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from bench.probe import ProbeResult, run_probe
@@ -311,8 +312,8 @@ def _pin(stack: ProcessStack, *, core: int) -> None:
 
 def _consumers(url: str) -> list[bool]:
     """Whether each consumer of the service at `url` holds its partitions (from its metrics; none: empty)."""
-    lines = httpx.get(f"{url}/metrics").text.splitlines()
-    return [float(line.rsplit(" ", 1)[1]) == 1 for line in lines if line.startswith("consumer_assigned{")]
+    families = text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+    return [sample.value == 1 for family in families for sample in family.samples if sample.name == "consumer_assigned"]
 
 
 def _with_fetch_wait(stack: ProcessStack, names: list[str], wait_ms: str, *, timeout: float = 120.0) -> dict[str, float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import uuid
@@ -23,6 +22,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.stack import ProcessStack
 from harness import eventually, identity_headers
@@ -120,13 +120,10 @@ class Platform:
 
     async def counter(self, name: str, metric: str, **labels: str) -> float:
         """One sample of a service's Prometheus metrics (0 when absent)."""
-        text = (await self.client(name).get("/metrics")).text
-        for line in text.splitlines():
-            if not line.startswith(metric + "{"):
-                continue
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                return float(line.rsplit(" ", 1)[1])
+        families = text_string_to_metric_families((await self.client(name).get("/metrics")).text)
+        for sample in (sample for family in families for sample in family.samples):
+            if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
         return 0.0
 
     def cli(self, name: str, *args: str) -> subprocess.CompletedProcess:
