@@ -59,8 +59,10 @@ async def test_a_towns_page_is_read_in_code_order_from_the_towns_index(grid):
         for prefix, town in (("A", "PLAN_EARLY"), ("Z", "PLAN_LATE"))
         for n in range(4_000)
     ]
+    tallies = [{"unit_path": f"/PLANC/{town}/V/G/S/M/", "town_unit_id": town, "households": 4_000} for town in ("PLAN_EARLY", "PLAN_LATE")]
     async with database.transaction() as session:
         await session.execute(text(f"INSERT INTO households ({', '.join(rows[0])}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
+        await session.execute(text("INSERT INTO household_tallies VALUES (:unit_path, :town_unit_id, :households)"), tallies)
     await analyze(database, "households")
     query = households_page(within="town", tag=False, q=False, include_dissolved=False)
     values = {"town_unit_id": "PLAN_LATE", "limit": 50, "offset": 0}
@@ -75,3 +77,42 @@ async def test_a_towns_page_is_read_in_code_order_from_the_towns_index(grid):
     else:
         assert not any("Sort" in line for line in plan), shown
     assert [row.code for row in page] == [f"Z{n:05d}" for n in range(50)] and page[0].total == 4_000
+
+
+async def test_a_lists_total_follows_registrations_moves_and_dissolutions(grid):
+    """Filtered by place only, the total is the micro grids' tallies; with a filter, the households counted.
+    Both agree with the rows listed after every change (`listed_under` checks each page's total)."""
+    client = grid.client
+
+    async def everywhere() -> int:  # the module's other tests' households too
+        return (await client.get("/api/v1/grid/households", params={"per_page": 1}, headers=ADMIN)).json()["total"]
+
+    before = await everywhere()
+    chain = await create_chain(client, established_on="2019-01-01")
+    other = await create_unit(client, "micro_grid", chain["small_grid"]["id"], "另一网格", established_on="2019-01-01")
+    first = [await register_household(client, chain["micro_grid"]["id"], registered_on="2020-01-01") for _ in range(3)]
+    second = await register_household(client, other["id"], registered_on="2020-01-01")
+
+    async def totals() -> dict[str, int]:
+        lists = {
+            "town": {"under": chain["town"]["id"]},
+            "first grid": {"under": chain["micro_grid"]["id"]},
+            "other grid": {"under": other["id"]},
+            "with dissolved": {"under": chain["town"]["id"], "include_dissolved": "true"},
+        }
+        found = {}
+        for name, params in lists.items():
+            body = (await client.get("/api/v1/grid/households", params={**params, "per_page": 1}, headers=ADMIN)).json()
+            found[name] = body["total"]
+        return {**found, "everywhere": await everywhere() - before}
+
+    assert await totals() == {"town": 4, "first grid": 3, "other grid": 1, "everywhere": 4, "with dissolved": 4}
+    moved = await client.post(f"/api/v1/grid/households/{first[0]['id']}/move", json={"unit_id": other["id"]}, headers=ADMIN)
+    assert moved.status_code == 200, moved.text
+    assert await totals() == {"town": 4, "first grid": 2, "other grid": 2, "everywhere": 4, "with dissolved": 4}
+    dissolved = await client.post(f"/api/v1/grid/households/{second['id']}/dissolve", json={}, headers=ADMIN)
+    assert dissolved.status_code == 200, dissolved.text
+    again = await client.post(f"/api/v1/grid/households/{second['id']}/dissolve", json={}, headers=ADMIN)
+    assert again.status_code == 200, again.text  # dissolving twice changes nothing, the tally included
+    assert await totals() == {"town": 3, "first grid": 2, "other grid": 1, "everywhere": 3, "with dissolved": 4}
+    assert await _listed(client, chain["town"]["id"]) == sorted(h["code"] for h in first)

@@ -1,7 +1,7 @@
 """Every table of grid-svc, imported in one place for migrations and tests."""
 
 from grid_svc.assignments.models import Assignment
-from grid_svc.households.models import Household, HouseholdPlacement
+from grid_svc.households.models import Household, HouseholdPlacement, HouseholdTally
 from grid_svc.liaisons.models import Liaison
 from grid_svc.party.models import PartyMember, PartyOrg
 from grid_svc.people.models import HouseholdMember, Person
@@ -13,6 +13,7 @@ __all__ = [
     "Household",
     "HouseholdMember",
     "HouseholdPlacement",
+    "HouseholdTally",
     "Liaison",
     "PartyMember",
     "PartyOrg",

@@ -120,6 +120,22 @@ class Household(GridModel, table=True):
     updated_at: datetime = sqlmodel.Field(sa_type=UTCDateTime)
 
 
+class HouseholdTally(GridModel, table=True):
+    """How many households of a micro grid are not dissolved, kept with every registration, move and dissolution
+    (`grid_svc.households.tallies`) and with every move of a unit above it: a list's total is the sum of a few
+    tallies instead of a count of every household it spans, which grows with the county."""
+
+    __tablename__ = "household_tallies"
+    __table_args__ = (
+        Index("ix_household_tallies_path", "unit_path", postgresql_ops={"unit_path": "text_pattern_ops"}),
+        Index("ix_household_tallies_town", "town_unit_id"),
+    )
+
+    unit_path: str = sqlmodel.Field(primary_key=True, max_length=400, description="the households' unit_path")
+    town_unit_id: str | None = sqlmodel.Field(default=None, max_length=26, description="the households' town_unit_id")
+    households: int
+
+
 class HouseholdPlacement(GridModel, table=True):
     """The micro grid a household belonged to during [starts_on, ends_on)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_registry_writer
@@ -17,10 +17,12 @@ from grid_svc.households.models import (
     HouseholdPlacement,
     HouseholdPublic,
     HouseholdTag,
+    HouseholdTally,
     HouseholdUpdate,
     tags_from_text,
     tags_to_text,
 )
+from grid_svc.households.tallies import tally_households
 from grid_svc.liaisons.models import Liaison
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, Unit
@@ -129,6 +131,7 @@ async def register_household(session: AsyncSession, *, identity: Identity, data:
     session.add(household)
     await session.flush()  # its placement points at it
     session.add(HouseholdPlacement(household_id=household.id, unit_id=unit.id, starts_on=household.registered_on))
+    await tally_households(session, [(unit.path, 1)])
     emit(
         session,
         HouseholdRegistered(
@@ -215,6 +218,7 @@ async def move_household(
         current.ends_on = moved_on
     from_unit_id = household.unit_id
     session.add(HouseholdPlacement(household_id=household.id, unit_id=unit.id, starts_on=moved_on))
+    await tally_households(session, [(household.unit_path, -1), (unit.path, 1)])
     household.unit_id = unit.id
     household.unit_path = unit.path
     household.town_unit_id = town_of(unit.path)
@@ -247,6 +251,7 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
         raise unprocessable("dissolved_on is before the household was registered", loc=["body", "dissolved_on"])
     household.dissolved_on = day
     household.updated_at = now()
+    await tally_households(session, [(household.unit_path, -1)])
     placement = await session.scalar(
         select(HouseholdPlacement).where(HouseholdPlacement.household_id == household.id, HouseholdPlacement.ends_on.is_(None))
     )
@@ -271,7 +276,8 @@ async def dissolve_household(session: AsyncSession, *, identity: Identity, house
 def households_page(*, within: Place, tag: bool, q: bool, include_dissolved: bool) -> PagedQuery:
     """The household list of one filter shape, built once: rows of households with their head's `head_name`,
     ordered by code. `within`: None (everywhere), "town" (bind `town_unit_id`: read in code order from the
-    town's own index) or "subtree" (bind `subtree`, the root unit's path). Binds `tag` and `q` (`contains_pattern`s)."""
+    town's own index) or "subtree" (bind `subtree`, the root unit's path). Binds `tag` and `q` (`contains_pattern`s).
+    Filtered by place only, the total is summed from the micro grids' tallies; other filters count the households."""
     # A correlated lookup, not a join: PostgreSQL evaluates it after the sort and limit, for the page's rows
     # only (joined, every household of the subtree looked up its head before the page was cut).
     head_name = select(Person.name).where(Person.id == Household.head_person_id).scalar_subquery().label("head_name")
@@ -290,7 +296,14 @@ def households_page(*, within: Place, tag: bool, q: bool, include_dissolved: boo
         )
     if not include_dissolved:
         statement = statement.where(Household.dissolved_on.is_(None))
-    return PagedQuery.of(statement.order_by(Household.code, Household.id))
+    count = None
+    if not (tag or q or include_dissolved):
+        count = select(func.coalesce(func.sum(HouseholdTally.households), 0))
+        if within == "town":
+            count = count.where(HouseholdTally.town_unit_id == bindparam("town_unit_id"))
+        elif within == "subtree":
+            count = count.where(in_named_subtree(HouseholdTally.unit_path))
+    return PagedQuery.of(statement.order_by(Household.code, Household.id), count=count)
 
 
 async def list_households(

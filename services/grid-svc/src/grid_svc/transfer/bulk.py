@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid_svc.assignments.models import CORE_ROLES, ROLE_LEVELS, Assignment, AssignmentCreate, AssignmentRole
 from grid_svc.dates import now
 from grid_svc.households.models import Household, HouseholdCreate, HouseholdPlacement, tags_from_text, tags_to_text
+from grid_svc.households.tallies import tally_households
 from grid_svc.liaisons.models import Liaison, LiaisonCreate, LiaisonKind
 from grid_svc.party.models import MemberStatus, PartyMember, PartyMemberCreate, PartyOrg
 from grid_svc.people.models import HouseholdMember, Person, PersonCreate, Relation
@@ -621,5 +622,6 @@ class BulkRegistry:
         for table, rows in self.pending.tables():
             if rows:
                 await self.session.execute(insert(table), rows)
+        await tally_households(self.session, ((row["unit_path"], 1) for row in self.pending.households))
         self.pending = _Pending()
         self.clear()

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.access import require_grid_admin
-from grid_svc.households.models import Household
+from grid_svc.households.models import Household, HouseholdTally
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
@@ -478,12 +478,19 @@ async def move_unit(
         .execution_options(synchronize_session=False)
     )
     await session.execute(update(Unit).where(Unit.id == unit.id).values(parent_id=parent.id))
-    # The subtree's households keep their micro grid's path (dissolved ones too: they are listed on request),
-    # and its town: a moved unit has a parent, so its new path names the town of all below it.
+    # The subtree's households keep their micro grid's path (dissolved ones too: they are listed on request)
+    # and its town, and so do the micro grids' tallies: a moved unit has a parent, so its new path names the town
+    # of all below it.
     await session.execute(
         update(Household)
         .where(in_subtree(Household.unit_path, old_path))
         .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1), town_unit_id=town_of(new_path))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(HouseholdTally)
+        .where(in_subtree(HouseholdTally.unit_path, old_path))
+        .values(unit_path=literal(new_path) + func.substr(HouseholdTally.unit_path, len(old_path) + 1), town_unit_id=town_of(new_path))
         .execution_options(synchronize_session=False)
     )
     # So do the people registered on its units.

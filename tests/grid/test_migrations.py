@@ -1,0 +1,42 @@
+"""grid-svc's data migrations: what an upgrade computes from the rows already stored, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import text
+
+from grid_svc.db import MIGRATIONS
+from harness import Databases
+from shared.database import Database
+from shared.migrations import upgrade_async
+
+
+async def test_the_tallies_migration_counts_each_micro_grids_households_not_dissolved(backend, tmp_path):
+    databases = Databases(backend, tmp_path)
+    url = await databases.fresh("grid-migration")
+    db = Database(url)
+    try:
+        await upgrade_async(MIGRATIONS, url, "0006")
+        now = datetime.now(UTC)
+        town = "/C/T/"
+        units = [
+            dict(id=unit, code=unit, name=unit, level=level, path=path, full_code=path, created_at=now, updated_at=now)
+            for unit, level, path in (("C", "county", "/C/"), ("T", "town", town), ("M1", "micro_grid", f"{town}M1/"), ("M2", "micro_grid", f"{town}M2/"))
+        ]
+        households = [
+            dict(id=f"H{n}", code=f"H{n}", address="地址", size=1, unit_id=unit, unit_path=f"{town}{unit}/", town_unit_id="T",
+                 tags_text="", registered_on=date(2020, 1, 1), dissolved_on=dissolved, created_at=now, updated_at=now)
+            for n, (unit, dissolved) in enumerate([("M1", None), ("M1", None), ("M1", date(2021, 1, 1)), ("M2", None)])
+        ]
+        async with db.transaction() as session:
+            for table, rows in (("units", units), ("households", households)):
+                columns = ", ".join(rows[0])
+                await session.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
+        await upgrade_async(MIGRATIONS, url, "head")
+        async with db.session() as session:
+            tallies = (await session.execute(text("SELECT unit_path, town_unit_id, households FROM household_tallies ORDER BY unit_path"))).all()
+        assert [tuple(row) for row in tallies] == [(f"{town}M1/", "T", 2), (f"{town}M2/", "T", 1)]
+    finally:
+        await db.dispose()
+        await databases.drop_all()
