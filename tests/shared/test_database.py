@@ -14,10 +14,19 @@ from sqlalchemy.exc import DBAPIError
 
 from harness import Databases, database_with, eventually
 from shared.columns import UTCDateTime
-from shared.database import Database
+from shared.database import Database, accumulate
 
 METADATA = sa.MetaData()
 NOTES = sa.Table("notes", METADATA, sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.String(50)))
+
+COUNTERS = sa.Table(
+    "counters",
+    METADATA,
+    sa.Column("key", sa.String(10), primary_key=True),
+    sa.Column("label", sa.String(10)),
+    sa.Column("hits", sa.Integer),
+    sa.Column("points", sa.Integer),
+)
 
 
 class Note:
@@ -91,6 +100,23 @@ async def test_a_read_session_reads_committed_rows_and_refuses_to_write(database
             await session.flush()
     async with database.session() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(NOTES)) == 1
+
+
+async def test_accumulate_adds_to_the_counters_of_taken_keys_and_inserts_the_others(database: Database):
+    async with database.transaction() as session:
+        await accumulate(session, COUNTERS, [{"key": "a", "label": "first", "hits": 1, "points": 5}], key=["key"], add=["hits", "points"])
+    async with database.transaction() as session:
+        rows = [
+            {"key": "a", "label": "second", "hits": 2, "points": -3},
+            {"key": "b", "label": "new", "hits": 1, "points": 0},
+            {"key": "a", "label": "third", "hits": 1, "points": 1},  # a later row adds to what the earlier one left
+        ]
+        await accumulate(session, COUNTERS, rows, key=["key"], add=["hits", "points"])
+        await accumulate(session, COUNTERS, [], key=["key"], add=["hits"])
+    async with database.session() as session:
+        stored = (await session.execute(sa.select(COUNTERS).order_by(COUNTERS.c.key))).all()
+    # Columns not added keep the first row's value.
+    assert [tuple(row) for row in stored] == [("a", "first", 4, 3), ("b", "new", 1, 0)]
 
 
 async def test_connections_the_server_closed_are_replaced_without_failing_a_read(postgres):

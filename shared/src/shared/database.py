@@ -219,6 +219,21 @@ async def upsert(
     await session.execute(statement, list(rows))
 
 
+async def accumulate(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str], add: Sequence[str]
+) -> None:
+    """Insert `rows`; where a row's `key` is taken, add its `add` columns to the stored ones instead (counters
+    kept in the same transaction as what they count). One execution for all rows, run by the driver per row, in
+    order: give the rows in key order, so two writers never wait on each other's rows in a circle."""
+    if not rows:
+        return
+    statement = dialect_insert(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + statement.excluded[column] for column in add}
+    )
+    await session.execute(statement, list(rows))
+
+
 async def update_by_key(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id") -> None:
     """Write each row's other columns to the row of `table` with its `key` (a key not in the table changes
     nothing). One execution for all rows, run by the driver per row, in order."""

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid_svc.households.models import HouseholdTally
-from shared.database import dialect_insert
+from shared.database import accumulate
 from shared.scope import town_of
 
 
 async def tally_households(session: AsyncSession, changes: Iterable[tuple[str, int]]) -> None:
     """Add each change (a micro grid's path, households gained or lost) to that micro grid's tally, in the same
-    transaction as the change itself; in path order, so two writers never wait on each other's rows in a circle."""
+    transaction as the change itself."""
     totals = Counter[str]()
     for unit_path, change in changes:
         totals[unit_path] += change
@@ -23,13 +23,4 @@ async def tally_households(session: AsyncSession, changes: Iterable[tuple[str, i
         for path, change in sorted(totals.items())
         if change
     ]
-    if not rows:
-        return
-    upsert = dialect_insert(session)(HouseholdTally.__table__)
-    table = HouseholdTally.__table__
-    await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["unit_path"], set_={"households": table.c.households + upsert.excluded.households}
-        ),
-        rows,
-    )
+    await accumulate(session, HouseholdTally.__table__, rows, key=["unit_path"], add=["households"])

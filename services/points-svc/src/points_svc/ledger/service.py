@@ -35,7 +35,7 @@ from points_svc.members.service import get_member
 from points_svc.notices.models import Notice, NoticeStatus
 from points_svc.rules.models import Category, Rule
 from points_svc.tree import branch_of
-from shared.database import Database, dialect_insert
+from shared.database import Database, accumulate, dialect_insert
 from shared.events.points import EntryRecorded, EntryReversed
 from shared.identity import Identity
 from shared.ids import new_id
@@ -118,20 +118,19 @@ async def _keep_totals(session: AsyncSession, entries: list[dict]) -> None:
         balance[0] += fields["points"]
         balance[1] += 1
         tallies.setdefault((fields["unit_path"], fields["period"]), [fields["town_unit_id"], 0])[1] += 1
-    upsert = dialect_insert(session)(Balance.__table__)
-    table = Balance.__table__
-    await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["member_id", "period"],
-            set_={"points": table.c.points + upsert.excluded.points, "entries": table.c.entries + upsert.excluded.entries},
-        ),
+    await accumulate(
+        session,
+        Balance.__table__,
         [{"member_id": m, "period": p, "points": points, "entries": count} for (m, p), (points, count) in sorted(balances.items())],
+        key=["member_id", "period"],
+        add=["points", "entries"],
     )
-    upsert = dialect_insert(session)(EntryTally.__table__)
-    table = EntryTally.__table__
-    await session.execute(
-        upsert.on_conflict_do_update(index_elements=["unit_path", "period"], set_={"entries": table.c.entries + upsert.excluded.entries}),
+    await accumulate(
+        session,
+        EntryTally.__table__,
         [{"unit_path": u, "period": p, "town_unit_id": town, "entries": count} for (u, p), (town, count) in sorted(tallies.items())],
+        key=["unit_path", "period"],
+        add=["entries"],
     )
 
 
