@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from harness import Databases, eventually
@@ -18,6 +21,8 @@ from shared.events.grid import UnitCreated, UnitRenamed
 from shared.events.topics import all_topics, dlq_topic
 from shared.inbox import EventConsumer
 from shared.kafka import EventBus, ensure_topics
+from shared.observability import Metrics
+from shared.outbox import Relay
 from shared.tables import platform_tables
 
 
@@ -198,4 +203,49 @@ async def test_a_backlog_is_applied_in_batches_and_a_poison_event_among_them_goe
         assert [await _effects_for(database, effects, u.unit_id) for u in healthy] == [1] * 30
         assert await _effects_for(database, effects, poison.unit_id) == 0
     finally:
+        await consumer.stop()
+
+
+async def test_a_consumers_lag_counts_the_events_fetched_and_not_yet_applied_and_is_zero_once_they_are(consumer_setup, broker):
+    database, effects, _, _, bus = consumer_setup
+    # A one-partition topic of this test's own, its backlog published before the consumer starts: the first poll
+    # brings all five, and the handler holds the first until released.
+    topic = f"test.lag.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(broker.bootstrap_servers, [topic, dlq_topic(topic)], partitions=1)
+    await _send(broker.bootstrap_servers, [_unit() for _ in range(5)], topic=topic)
+    release = asyncio.Event()
+    inner = FlakyHandler(effects)
+
+    async def held(session, event, envelope):  # noqa: ANN001, ANN202
+        await release.wait()
+        await inner(session, event, envelope)
+
+    consumer = EventConsumer(
+        name=f"test-svc.lag-{topic[-8:]}", database=database, inbox=platform_tables(MetaData()).inbox, bus=bus,
+        bootstrap_servers=broker.bootstrap_servers, topics=[topic], handlers={UnitCreated: held}, session_timeout_ms=6000,
+        fetch_max_wait_ms=20,
+    )
+    metrics = Metrics("test-svc")
+    metrics.watch_events(Relay(database=database, table=platform_tables(MetaData()).outbox, bus=bus, source="/test"), [consumer])
+
+    def exposed() -> dict[str, float]:
+        families = text_string_to_metric_families(metrics.render().decode())
+        return {s.name: s.value for f in families for s in f.samples if s.name.startswith("consumer_lag")}
+
+    assert exposed() == {}  # not known before the consumer has heard from the broker
+    async def lag_is(events: int) -> bool:
+        return consumer.lag == events
+
+    started = time.time()
+    consumer.start()
+    try:
+        await eventually(lambda: lag_is(5))
+        assert consumer.processed == 0 and consumer.lag_seen_at >= started
+        assert exposed()["consumer_lag"] == 5
+        release.set()
+        await eventually(lambda: lag_is(0))
+        assert consumer.processed == 5
+        assert exposed() == {"consumer_lag": 0, "consumer_lag_seen_timestamp_seconds": consumer.lag_seen_at}
+    finally:
+        release.set()
         await consumer.stop()

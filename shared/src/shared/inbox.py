@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import IllegalStateError
 from cloudevents.core.bindings.kafka import KafkaMessage
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -134,6 +135,10 @@ class EventConsumer:
         self.duplicates = 0  # redeliveries absorbed by the inbox
         self.dead_lettered = 0
         self.assigned = asyncio.Event()
+        # Events on its partitions not yet applied here, as of the broker's answers at `lag_seen_at` (epoch seconds,
+        # the oldest partition's); None until every partition it holds has been fetched once.
+        self.lag: int | None = None
+        self.lag_seen_at: float | None = None
 
     def start(self) -> None:
         """Run the consume loop in the background (it connects, and reconnects, by itself)."""
@@ -174,18 +179,39 @@ class EventConsumer:
                     batches = await consumer.getmany(timeout_ms=1000, max_records=self.max_poll_records)
                     if consumer.assignment():
                         self.assigned.set()
+                    await self._note_lag(consumer, {tp: records[0].offset for tp, records in batches.items()})
                     if not batches:
                         continue
                     await self._handle_records([record for records in batches.values() for record in records])
                     await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    await self._note_lag(consumer, {})
             except asyncio.CancelledError:
                 await stop_within(consumer)
                 raise
             except Exception as exc:
+                self.lag = self.lag_seen_at = None
                 log.warning("consumer.restart", consumer=self.name, error=repr(exc), backoff_s=backoff)
                 await stop_within(consumer)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    async def _note_lag(self, consumer: AIOKafkaConsumer, unapplied: Mapping[TopicPartition, int]) -> None:
+        """Set `lag` from the partitions' ends the broker last told and the next offset to apply on each (the first
+        of the records in hand, `unapplied`, else the consumer's position): what operators alert on, and how a
+        maintenance step knows every event published so far has been applied."""
+        self.lag = self.lag_seen_at = None
+        behind, seen_at = 0, []
+        try:
+            for tp in consumer.assignment():
+                end, at = consumer.highwater(tp), consumer.last_poll_timestamp(tp)
+                if end is None or at is None:
+                    return
+                behind += end - (unapplied[tp] if tp in unapplied else await consumer.position(tp))
+                seen_at.append(at)
+        except (AssertionError, IllegalStateError):
+            return  # the assignment changed meanwhile (a rebalance): unknown until the next poll
+        if seen_at:
+            self.lag, self.lag_seen_at = behind, min(seen_at) / 1000
 
     async def _handle_records(self, records: list[ConsumerRecord]) -> None:
         """Apply what one poll returned (partitions kept in order), in batches of `batch_size`."""

@@ -95,9 +95,18 @@ class _EventCollector:
             consumed.add_metric([self.service, consumer.name, "duplicate"], consumer.duplicates)
             consumed.add_metric([self.service, consumer.name, "dead_lettered"], consumer.dead_lettered)
         assigned = GaugeMetricFamily("consumer_assigned", "1 when the consumer holds partitions", labels=["service", "consumer"])
+        lag = GaugeMetricFamily(
+            "consumer_lag", "Events on the consumer's partitions not yet applied (absent until known)", labels=["service", "consumer"]
+        )
+        lag_seen = GaugeMetricFamily(
+            "consumer_lag_seen_timestamp_seconds", "When the broker last told the partitions' ends", labels=["service", "consumer"]
+        )
         for consumer in self.consumers:
             assigned.add_metric([self.service, consumer.name], 1 if consumer.assigned.is_set() else 0)
-        return [published, consumed, assigned]
+            if consumer.lag is not None:
+                lag.add_metric([self.service, consumer.name], consumer.lag)
+                lag_seen.add_metric([self.service, consumer.name], consumer.lag_seen_at)
+        return [published, consumed, assigned, lag, lag_seen]
 
 
 class RequestContextMiddleware:
