@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import typer
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from bench.probe import ProbeResult, run_probe
@@ -44,6 +43,7 @@ from shared.testing import create_postgres_database, drop_postgres_database, fre
 cli = typer.Typer(help="Benchmarks of the platform.", no_args_is_help=True)
 
 NAMES = ["grid-svc", "points-svc", "dispatch-svc", "legal-svc", "gateway"]
+EVENTFUL = NAMES[:4]  # the services that publish and consume events; the gateway does neither
 # The local broker holds every fetch for the consumer's whole wait, even once data has come, so the event probe needs
 # the short wait of the local default (20 ms) — with which the idle consumers poll 50 times a second, 4–7 % of the
 # services' shared core per service. Apache Kafka answers a fetch as soon as data arrives, and compose sets 500 ms:
@@ -135,6 +135,14 @@ def run(
         20, help="units per create request in the event probe (POST units:batch; 1 takes the one-by-one create path)"
     ),
     hold: int = typer.Option(0, help="keep the stack up this many seconds after the run (to profile it by hand)"),
+    empty_broker_every: int = typer.Option(
+        1,
+        help="towns loaded between emptyings of the local broker, which keeps every event in memory (0: never);"
+        " it is also emptied once after the load",
+    ),
+    load_minutes: float = typer.Option(
+        0, help="stop loading after the town under way once this many minutes have passed, and measure at the size reached"
+    ),
     only: str = typer.Option("", help="comma-separated scenario groups: reads,lists,gateway,views,stats,events,creates"),
     out: Path = typer.Option(Path("bench/out"), help="where reports go"),
 ) -> None:
@@ -187,7 +195,20 @@ def run(
         typer.echo(f"loading the demo data at size {size}: {describe(sizes)}")
         key_file = var / "demo-county-key"
         key_file.unlink(missing_ok=True)
-        loader = Loader(LoadOptions(gateway=gateway, sizes=sizes, key_file=key_file, concurrency=8), log=typer.echo)
+        emptied: list[float] = []
+        load_started = time.monotonic()
+
+        def after_town(done: int) -> bool:
+            last = done == sizes.towns or bool(load_minutes and time.monotonic() - load_started >= 60 * load_minutes)
+            if empty_broker_every and (last or done % empty_broker_every == 0):
+                emptied.append(_empty_broker(stack))
+                typer.echo(f"the local broker emptied after {done} towns in {emptied[-1]:.1f}s")
+            if last and done < sizes.towns:
+                typer.echo(f"{load_minutes:g} minutes of loading are up after {done} of {sizes.towns} towns: measuring there")
+            return not last
+
+        options = LoadOptions(gateway=gateway, sizes=sizes, key_file=key_file, concurrency=8, after_town=after_town)
+        loader = Loader(options, log=typer.echo)
         analyzer = _Analyzer(list(urls.values()))
         if analyzer.needed():
             typer.echo(f"the server's autovacuum is off: ANALYZE every {analyzer.every:.0f}s while loading, as it would")
@@ -197,8 +218,10 @@ def run(
         finally:
             analyzer.stop()
             loader.close()
-        counts = describe(sizes)
+        counts = describe(sizes, towns=len(loaded.towns))
         context["data"] = {"counts": counts, "seconds": loaded.seconds, "households_per_s": counts["households"] / loaded.seconds}
+        context["size_reached"] = len(loaded.towns) == sizes.towns
+        context["broker_emptied"] = {"every_towns": empty_broker_every, "times": len(emptied), "seconds": round(sum(emptied), 1)}
         typer.echo(f"loaded in {loaded.seconds:.0f}s ({counts['households'] / loaded.seconds:.1f} households/s)")
         time.sleep(5)  # let the last events settle before measuring
         # A freshly loaded database has no planner statistics, and no visibility map for index-only scans, until
@@ -211,7 +234,7 @@ def run(
         bearer = {"Authorization": admin_api.http.headers["Authorization"]}
         admin_api.close()
         _pin(stack, core=0)
-        consuming = [name for name, service in stack.services.items() if _consumers(service.url)]
+        consuming = [name for name in stack.services if stack.consumers_assigned(name)]
         context["fetch_wait_ms"], context["idle_cpu_percent"] = FETCH_WAIT_MS, {}
         context["load_before"] = _load_average()
         if groups - {"events", "creates"}:
@@ -310,10 +333,14 @@ def _pin(stack: ProcessStack, *, core: int) -> None:
             subprocess.run(["taskset", "-a", "-cp", str(core), str(service.process.pid)], check=True, capture_output=True)
 
 
-def _consumers(url: str) -> list[bool]:
-    """Whether each consumer of the service at `url` holds its partitions (from its metrics; none: empty)."""
-    families = text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
-    return [sample.value == 1 for family in families for sample in family.samples if sample.name == "consumer_assigned"]
+def _empty_broker(stack: ProcessStack) -> float:
+    """Empty the local broker once every event is applied (`ProcessStack.empty_broker`); the seconds it took."""
+    steps = stack.empty_broker(EVENTFUL)
+    typer.echo(
+        f"the local broker emptied: {steps['applied']:.1f}s until every event was applied, {steps['replaced']:.1f}s to"
+        f" replace it and restart {len(EVENTFUL)} services, {steps['assigned']:.1f}s until their consumers held their partitions"
+    )
+    return sum(steps.values())
 
 
 def _with_fetch_wait(stack: ProcessStack, names: list[str], wait_ms: str, *, timeout: float = 120.0) -> dict[str, float]:
@@ -329,12 +356,7 @@ def _with_fetch_wait(stack: ProcessStack, names: list[str], wait_ms: str, *, tim
     for name in changed:
         stack.wait_ready(name, timeout=timeout)
     _pin(stack, core=0)
-    deadline = time.monotonic() + timeout
-    # A restarted service lists its consumers once they have started: none listed yet is not ready either.
-    while not all((flags := _consumers(stack.services[name].url)) and all(flags) for name in changed):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"consumers of {changed} not assigned after {timeout:.0f}s")
-        time.sleep(0.5)
+    stack.wait_assigned(changed, timeout=timeout)
     idle = _idle_cpu(stack)
     typer.echo(f"idle CPU with fetch wait {wait_ms} ms, % of a core: {json.dumps(idle)}")
     return idle

@@ -87,6 +87,16 @@ def markdown(stamp: str, results: list[LoadResult], probe: ProbeResult | None, c
             f"{data.get('seconds', 0):.0f} s ({data.get('households_per_s', 0):.1f} households/s).",
             "",
         ]
+        if context.get("size_reached") is False:
+            lines += ["The load was stopped early (`--load-minutes`): the figures are at the size above, not the whole size's.", ""]
+    emptied = context.get("broker_emptied")
+    if emptied and emptied.get("times"):
+        lines += [
+            f"The local broker (every event in memory, no retention) was emptied {emptied['times']} times, every "
+            f"{emptied['every_towns']} towns and after the load, once every event had been applied: {emptied['seconds']:.0f} s "
+            "of the loading time.",
+            "",
+        ]
     for phase, idle in context.get("idle_cpu_percent", {}).items():
         wait = context.get("fetch_wait_ms", {}).get(phase)
         lines += [

@@ -19,15 +19,18 @@ SIZES: dict[str, Sizes] = {
 }
 
 
-def describe(sizes: Sizes) -> dict[str, int]:
-    """Unit, household and ledger counts a size produces (for the report)."""
-    micro = sizes.micro_grids * sizes.towns
+def describe(sizes: Sizes, towns: int | None = None) -> dict[str, int]:
+    """Unit, household and ledger counts a size produces (for the report); of its first `towns` only, when a load
+    stopped early (each town gets its share of the ledger, the first ones one entry more while the rest lasts)."""
+    towns = sizes.towns if towns is None else towns
+    micro = sizes.micro_grids * towns
     counts = {
-        "towns": sizes.towns,
-        "villages": sizes.villages * sizes.towns,
+        "towns": towns,
+        "villages": sizes.villages * towns,
         "micro_grids": micro,
         "households": micro * sizes.households_per_micro_grid,
     }
     if sizes.ledger_entries:
-        counts["history_ledger_entries"] = sizes.ledger_entries
+        share, extra = divmod(sizes.ledger_entries, sizes.towns)
+        counts["history_ledger_entries"] = share * towns + min(extra, towns)
     return counts

@@ -229,6 +229,9 @@ class LoadOptions:
     key_file: Path | None = None
     concurrency: int = 8
     today: date | None = None
+    # Called with the number of towns loaded so far after each town this run loads (a benchmark's maintenance);
+    # False stops the run there.
+    after_town: Callable[[int], bool] | None = None
 
 
 @dataclass
@@ -350,6 +353,8 @@ class Loader:
             results.append(
                 TownResult(plan.name, town.town_id, town.first_village_id, False, time.monotonic() - town_started, counts)
             )
+            if self.options.after_town is not None and not self.options.after_town(index + 1):
+                break
         starts = month_starts(self.today)
         result = LoadResult(
             county_id=self.county_id,
@@ -458,7 +463,8 @@ class Loader:
             "service_type_ids": [self.service_types["emergency_rescue_training"]],
             "contact_name": "应急救护培训中心",
             "contact_phone": "0359-8521234",
-            "capacity_per_month": 40,
+            # Every town has its Red Cross training each month: a prefecture-size county has 150 towns.
+            "capacity_per_month": max(40, self.sizes.towns),
         }
         self.red_cross = eventually(
             "dispatch-svc to know the county",

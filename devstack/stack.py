@@ -6,16 +6,23 @@ pause the broker, or measure with a load generator that shares nothing with them
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+from sqlalchemy import text
 
+from shared.database import Database
 from shared.testing import LocalBroker, free_port, wait_for_port
 
 # name, Python package, default port; the gateway starts last, after the services it fronts.
@@ -73,8 +80,7 @@ class ProcessStack:
             env = dict(base)
             env["DATABASE_URL"] = self.database_urls.get(name) or f"sqlite+aiosqlite:///{self.var / (name + '.db')}"
             self.services[name] = ServiceProcess(name, package, ports[name], env, logs / f"{name}.log")
-        first = self.services["grid-svc"]
-        subprocess.run([sys.executable, "-m", first.package, "topics"], env=first.env, check=True, capture_output=True)
+        self.create_topics()
         for service in self.services.values():
             subprocess.run([sys.executable, "-m", service.package, "migrate"], env=service.env, check=True, capture_output=True)
         for service in self.services.values():
@@ -82,6 +88,93 @@ class ProcessStack:
         for service in self.services.values():
             wait_for_port(service.port, timeout=60)
         self.wait_ready("gateway", timeout=ready_timeout)
+
+    def metric_samples(self, name: str) -> list[Sample]:
+        """Every sample of the service's /metrics."""
+        exposition = httpx.get(f"{self.services[name].url}/metrics", timeout=10).text
+        return [sample for family in text_string_to_metric_families(exposition) for sample in family.samples]
+
+    def consumers_assigned(self, name: str) -> list[bool]:
+        """Whether each consumer of the service holds its partitions (none listed: empty)."""
+        return [sample.value == 1 for sample in self.metric_samples(name) if sample.name == "consumer_assigned"]
+
+    def wait_assigned(self, names: list[str], *, timeout: float = 120.0) -> None:
+        """Block until every consumer of the (re)started services `names` that have consumers holds its partitions."""
+        deadline = time.monotonic() + timeout
+        # A restarted service lists its consumers once they have started: none listed yet is not ready either.
+        while not all((flags := self.consumers_assigned(name)) and all(flags) for name in names):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumers of {names} not assigned after {timeout:.0f}s")
+            time.sleep(0.5)
+
+    def wait_applied(self, names: list[str], *, timeout: float = 900.0) -> None:
+        """Block until every event the services `names` published so far has been applied by each of their
+        consumers: the outboxes empty, then each consumer's lag 0 as the broker told it after that, then the
+        outboxes still empty (an applied event may have written one of its own, in the transaction that let the
+        lag fall)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._unsent(names) == 0:
+                checked = time.time()
+                while (lags := self._lags(names)) and min(seen for _, seen in lags) < checked and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                if all(lag == 0 and seen >= checked for lag, seen in lags) and self._unsent(names) == 0:
+                    return
+            time.sleep(0.5)
+        raise TimeoutError(f"events unapplied after {timeout:.0f}s: {self._unsent(names)} unsent, lags {self._lags(names)}")
+
+    def empty_broker(self, names: list[str], *, timeout: float = 900.0) -> dict[str, float]:
+        """Once every event is applied, replace the broker with an empty one and restart the services `names` (all
+        those that publish or consume) on it, their consumers starting from the new topics' beginning; the seconds
+        each step took. The local broker keeps every event in memory and ignores retention: a long load empties it
+        this way, as retention would let a Kafka's old segments go. Refused if any event was dead-lettered (the
+        dead-letter topics would go with the rest)."""
+        started = time.monotonic()
+        self.wait_applied(names, timeout=timeout)
+        dead = sum(
+            sample.value
+            for name in names
+            for sample in self.metric_samples(name)
+            if sample.name == "events_consumed_total" and sample.labels["outcome"] == "dead_lettered"
+        )
+        if dead:
+            raise RuntimeError(f"{dead:.0f} events were dead-lettered; emptying the broker would lose them")
+        applied = time.monotonic()
+        consuming = [name for name in names if self.consumers_assigned(name)]
+        self.stop_services(names)
+        assert self.broker is not None
+        self.broker.stop()
+        self.broker = LocalBroker.start(log_path=self.var / "logs" / "broker.log")
+        for service in self.services.values():
+            service.env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.bootstrap_servers
+        self.create_topics()
+        for name in names:
+            self.start_service(name)
+        for name in names:
+            self.wait_ready(name, timeout=120)
+        replaced = time.monotonic()
+        self.wait_assigned(consuming)
+        return {"applied": applied - started, "replaced": replaced - applied, "assigned": time.monotonic() - replaced}
+
+    def _unsent(self, names: list[str]) -> int:
+        """Outbox rows the services `names` have not yet published."""
+        return sum(asyncio.run(_unsent_rows(self.services[name].env["DATABASE_URL"])) for name in names)
+
+    def _lags(self, names: list[str]) -> list[tuple[float, float]]:
+        """Each consumer's (lag, when the broker last told it its partitions' ends); (inf, 0) while unknown."""
+        lags = []
+        for name in names:
+            samples = self.metric_samples(name)
+            known = {s.labels["consumer"]: s.value for s in samples if s.name == "consumer_lag"}
+            seen = {s.labels["consumer"]: s.value for s in samples if s.name == "consumer_lag_seen_timestamp_seconds"}
+            for consumer in (s.labels["consumer"] for s in samples if s.name == "consumer_assigned"):
+                lags.append((known.get(consumer, math.inf), seen.get(consumer, 0.0)))
+        return lags
+
+    def create_topics(self) -> None:
+        """Create every topic on the broker (the services' `topics` command)."""
+        first = self.services["grid-svc"]
+        subprocess.run([sys.executable, "-m", first.package, "topics"], env=first.env, check=True, capture_output=True)
 
     def start_service(self, name: str) -> None:
         """(Re)start one service process."""
@@ -126,6 +219,11 @@ class ProcessStack:
             process.kill()
             process.wait()
 
+    def stop_services(self, names: list[str], *, timeout: float = 20.0) -> None:
+        """Stop several services at once, each as `stop_service` does."""
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            list(pool.map(lambda name: self.stop_service(name, timeout=timeout), names))
+
     def exited(self) -> list[str]:
         """Names of services whose process has ended."""
         return [s.name for s in self.services.values() if s.process is not None and s.process.poll() is not None]
@@ -137,3 +235,12 @@ class ProcessStack:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+
+
+async def _unsent_rows(url: str) -> int:
+    database = Database(url)
+    try:
+        async with database.reader.connect() as conn:
+            return (await conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
+    finally:
+        await database.dispose()

@@ -31,3 +31,7 @@ def test_town_size_has_no_history_and_the_large_sizes_name_theirs():
     assert "history_ledger_entries" not in describe(SIZES["town"])
     assert describe(SIZES["county"])["history_ledger_entries"] == 1_000_000
     assert describe(SIZES["prefecture"])["history_ledger_entries"] == 10_000_000
+    # A load stopped after 40 of the prefecture's 150 towns: their households and their share of the ledger.
+    assert describe(SIZES["prefecture"], towns=40) == {
+        "towns": 40, "villages": 560, "micro_grids": 17_240, "households": 258_600, "history_ledger_entries": 2_666_680
+    }

@@ -22,7 +22,6 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.stack import ProcessStack
 from harness import eventually, identity_headers
@@ -120,8 +119,7 @@ class Platform:
 
     async def counter(self, name: str, metric: str, **labels: str) -> float:
         """One sample of a service's Prometheus metrics (0 when absent)."""
-        families = text_string_to_metric_families((await self.client(name).get("/metrics")).text)
-        for sample in (sample for family in families for sample in family.samples):
+        for sample in await asyncio.to_thread(self.stack.metric_samples, name):
             if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
         return 0.0

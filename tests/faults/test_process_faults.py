@@ -128,6 +128,39 @@ async def test_1000_writes_while_the_broker_is_frozen_are_all_delivered_exactly_
     )
 
 
+async def test_the_broker_emptied_once_every_event_is_applied_loses_nothing_and_the_platform_goes_on(platform: Platform, world: World):
+    grid = platform.client("grid-svc")
+    village = await post(grid, "/api/v1/grid/units", {"code": "EMPTY", "name": "换代村", "level": "village", "parent_id": world.town["id"]})
+
+    async def units(prefix: str) -> list[str]:
+        items = [{"code": f"{prefix}{i:03d}", "name": f"网格{prefix}{i}", "level": "grid", "parent_id": village["id"]} for i in range(100)]
+        response = await grid.post("/api/v1/grid/units:batch", json={"units": items}, headers=ADMIN)
+        assert response.status_code == 201, response.text
+        return [u["id"] for u in response.json()]
+
+    # Written just before, not waited for: the broker may go only once every consumer has applied them.
+    before, lectures_before = await asyncio.gather(units("B"), post_lectures(platform, world, 50, prefix="before-empty"))
+    steps = await asyncio.to_thread(platform.stack.empty_broker, ["grid-svc", "points-svc", "dispatch-svc", "legal-svc"])
+    for name in CONSUMERS:
+        assert await replica_rows(platform, name, village["path"]) == (100, 100), name
+    assert await lecture_entries(platform, lectures_before) == (100, 0)
+
+    # On the empty broker the consumers start from the new topics' beginning: what comes next arrives, once.
+    after, lectures_after = await asyncio.gather(units("A"), post_lectures(platform, world, 50, prefix="after-empty"))
+
+    async def delivered() -> bool:
+        copies = [await replica_rows(platform, name, village["path"]) for name in CONSUMERS]
+        return all(rows >= 200 for rows, _ in copies) and (await lecture_entries(platform, lectures_after))[0] >= 100
+
+    await eventually(delivered, timeout=120, interval=0.5)
+    await asyncio.sleep(1)  # anything doubled would have landed by now
+    for name in CONSUMERS:
+        assert await replica_rows(platform, name, village["path"]) == (200, 200), name
+    assert await lecture_entries(platform, lectures_after) == (100, 0)
+    assert len(set(before) | set(after)) == 200
+    report("broker emptied", **{f"{step}_s": f"{seconds:.1f}" for step, seconds in steps.items()}, units=200, lectures=100)
+
+
 async def test_a_consumer_killed_in_the_middle_of_a_batch_loses_and_doubles_nothing(platform: Platform, world: World):
     # More events than a consumer applies in one transaction (up to a whole poll of 200): the kill lands after
     # some batches have committed and while the next is being applied.
