@@ -90,6 +90,22 @@ def test_each_figure_is_a_ratio_to_the_bare_endpoint_measured_last_before_it():
     assert checks["member balance (cost vs read by id)"].measured == "2.00×"
 
 
+def test_subtree_stats_under_the_town_and_under_the_county_are_each_checked_against_a_read():
+    runner = Runner(duration=3, connections=32)
+    for result in (
+        LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0),
+        LoadResult("read by id: grid unit", 2_500.0, 10.0, 30.0, 7_500, 0),
+        LoadResult("subtree stats: grid counts under the town", 1_250.0, 20.0, 60.0, 3_750, 0),
+        LoadResult("subtree stats: grid counts under the county", 50.0, 600.0, 900.0, 150, 0),
+    ):
+        runner.results.append(result)
+        runner.by_name[result.scenario] = result
+    checks = {check.target: check for check in _checks(runner, None)}
+    town, county = (checks[f"subtree stats: grid counts under the {place} (cost vs read by id)"] for place in ("town", "county"))
+    assert (town.measured, town.met) == ("2.00×", True)
+    assert (county.measured, county.met) == ("50.00×", False)
+
+
 def _probe(achieved_rate: float, p99_ms: float) -> ProbeResult:
     return ProbeResult(
         scenario="event end-to-end at 200/s (grid units in batches of 20 → dispatch replica)",
