@@ -18,6 +18,7 @@ async def tally_households(session: AsyncSession, changes: Iterable[tuple[str, i
     totals = Counter[str]()
     for unit_path, change in changes:
         totals[unit_path] += change
+    # In path order, so two writers never wait on each other's tally rows in a circle.
     rows = [
         {"unit_path": path, "town_unit_id": town_of(path), "households": change}
         for path, change in sorted(totals.items())
