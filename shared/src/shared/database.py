@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -213,9 +214,8 @@ async def upsert(
     later row sees an earlier one as if each were applied alone."""
     if not rows:
         return
-    statement = dialect_insert(session)(table)
     refreshed = refresh if refresh is not None else [column for column in rows[0] if column not in key]
-    statement = statement.on_conflict_do_update(index_elements=list(key), set_={column: statement.excluded[column] for column in refreshed})
+    statement = _on_conflict(session.get_bind().dialect.name, table, tuple(key), tuple(refreshed), add=False)
     await session.execute(statement, list(rows))
 
 
@@ -227,11 +227,19 @@ async def accumulate(
     order: give the rows in key order, so two writers never wait on each other's rows in a circle."""
     if not rows:
         return
-    statement = dialect_insert(session)(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={column: table.c[column] + statement.excluded[column] for column in add}
-    )
+    statement = _on_conflict(session.get_bind().dialect.name, table, tuple(key), tuple(add), add=True)
     await session.execute(statement, list(rows))
+
+
+@cache
+def _on_conflict(dialect: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...], *, add: bool) -> Insert:
+    """INSERT into `table` that, where `key` is taken, writes `columns` (or adds them to the stored ones).
+
+    Built once per shape: SQLAlchemy's building of one took about a tenth of grid-svc's time in a unit create."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    excluded = statement.excluded
+    values = {column: table.c[column] + excluded[column] if add else excluded[column] for column in columns}
+    return statement.on_conflict_do_update(index_elements=list(key), set_=values)
 
 
 async def update_by_key(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id") -> None:
