@@ -40,3 +40,46 @@ async def test_the_tallies_migration_counts_each_micro_grids_households_not_diss
     finally:
         await db.dispose()
         await databases.drop_all()
+
+
+async def test_the_unit_tallies_migration_counts_each_units_active_units_per_level_below_it(backend, tmp_path):
+    databases = Databases(backend, tmp_path)
+    url = await databases.fresh("grid-migration")
+    db = Database(url)
+    try:
+        await upgrade_async(MIGRATIONS, url, "0007")
+        now = datetime.now(UTC)
+        tree = [
+            ("C", "county", "/C/", None),
+            ("T", "town", "/C/T/", None),
+            ("V", "village", "/C/T/V/", None),
+            ("G1", "grid", "/C/T/V/G1/", None),
+            ("G2", "grid", "/C/T/V/G2/", now),  # retired: counted nowhere
+            ("M", "micro_grid", "/C/T/V/G1/S/M/", None),
+            ("S", "small_grid", "/C/T/V/G1/S/", None),
+        ]
+        units = [
+            dict(id=unit, code=unit, name=unit, level=level, path=path, full_code=path, created_at=now, updated_at=now,
+                 retired_at=retired)
+            for unit, level, path, retired in tree
+        ]
+        async with db.transaction() as session:
+            columns = ", ".join(units[0])
+            await session.execute(text(f"INSERT INTO units ({columns}) VALUES ({', '.join(':' + c for c in units[0])})"), units)
+        await upgrade_async(MIGRATIONS, url, "head")
+        async with db.session() as session:
+            tallies = (await session.execute(text("SELECT unit_id, level, units FROM unit_tallies"))).all()
+        below_village = {"grid": 1, "small_grid": 1, "micro_grid": 1}
+        expected = {
+            "C": {"town": 1, "village": 1, **below_village},
+            "T": {"village": 1, **below_village},
+            "V": below_village,
+            "G1": {"small_grid": 1, "micro_grid": 1},
+            "S": {"micro_grid": 1},
+        }
+        assert sorted(tuple(row) for row in tallies) == sorted(
+            (unit, level, units) for unit, counts in expected.items() for level, units in counts.items()
+        )
+    finally:
+        await db.dispose()
+        await databases.drop_all()

@@ -1,22 +1,21 @@
-"""Subtree questions on 100,000 units are answered from the path index: the query plan shows it."""
+"""Subtree counts on 100,000 units are read from the unit tallies by key, whatever the subtree's size: the
+query plan shows it."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 from grid.registry_builders import ADMIN
 from sqlalchemy import text
 
-from grid_svc.units.models import Level, Unit
-from grid_svc.units.service import LEVEL_COUNTS
+from grid_svc.units.models import Unit
+from grid_svc.units.tallies import TALLIES_OF, TallyChanges, tally_units, under_ancestors
 from harness import plan_of
 from shared.ids import new_id
 
 # 1 county, 5 towns, 50 villages, 500 grids, 5,000 small grids, 95,000 micro grids = 100,556 units.
 FAN_OUT = [("town", 5), ("village", 10), ("grid", 10), ("small_grid", 10), ("micro_grid", 19)]
-PATH_INDEXES = ("ix_units_path", "ix_units_level_path")
 
 
 def _tree() -> list[dict]:
@@ -46,6 +45,11 @@ async def big_tree(grid):
     async with database.transaction() as session:
         for start in range(0, len(rows), 5000):
             await session.execute(Unit.__table__.insert(), rows[start : start + 5000])
+        # Written as the service writes them with each unit it creates.
+        changes = TallyChanges()
+        for row in rows:
+            changes.update(under_ancestors(row["path"], {row["level"]: 1}))
+        await tally_units(session, changes)
     async with database.engine.connect() as connection:
         await connection.execute(text("ANALYZE"))
         await connection.commit()
@@ -59,42 +63,14 @@ async def test_the_tree_has_at_least_100000_units(grid, big_tree):
     assert (counts["town"], counts["village"], counts["grid"], counts["small_grid"], counts["micro_grid"]) == (5, 50, 500, 5000, 95000)
 
 
-async def test_subtree_count_uses_the_path_index(grid, big_tree):
-    village = next(row for row in big_tree if row["level"] == "village")
-    database = grid.runtime.database
-    statement = LEVEL_COUNTS[Level.VILLAGE].params(subtree=village["path"])
-    plan = "\n".join(await plan_of(database, statement))
-    assert any(index in plan for index in PATH_INDEXES), plan
-    if database.is_sqlite:
-        assert "SCAN units" not in plan and "path>" in plan, plan  # ranges on the path, never a full scan
+async def test_a_subtree_count_reads_the_units_tallies_by_key_and_no_unit(grid, big_tree):
+    county = big_tree[0]
+    plan = "\n".join(await plan_of(grid.runtime.database, TALLIES_OF.params(unit_id=county["id"])))
+    if grid.runtime.database.is_sqlite:
+        assert "SEARCH unit_tallies USING" in plan and "(unit_id=?)" in plan, plan
     else:
-        assert "Seq Scan" not in plan, plan
+        assert "unit_tallies_pkey" in plan and "Index Cond: ((unit_id)::text =" in plan and "Seq Scan" not in plan, plan
+    assert "units " not in plan.replace("unit_tallies", ""), plan
+    village = next(row for row in big_tree if row["level"] == "village")
     counts = (await grid.client.get(f"/api/v1/grid/units/{village['id']}/counts", headers=ADMIN)).json()
-    assert (counts["grid"], counts["small_grid"], counts["micro_grid"]) == (10, 100, 1900)
-
-
-async def test_subtree_count_keeps_its_path_range_in_a_plan_made_without_the_path(grid, big_tree):
-    """A statement run often on one connection is planned without its parameters' values (PostgreSQL's
-    generic plan after five runs; SQLite plans so whenever it prepares): the root's path must still bound
-    the index range, not be a filter over every unit of a level."""
-    village = next(row for row in big_tree if row["level"] == "village")
-    database = grid.runtime.database
-    compiled = LEVEL_COUNTS[Level.VILLAGE].compile(database.engine.sync_engine)
-    values = [village["path"] if name == "subtree" else compiled.params[name] for name in compiled.positiontup]
-    async with database.engine.connect() as connection:
-        if database.is_sqlite:
-            explained = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(values))
-        else:
-            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-            await connection.exec_driver_sql(f"PREPARE level_counts AS {compiled}")
-            assert all(set(value) <= set("/_0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghijklmnopqrstuvwxyz") for value in values)
-            arguments = ", ".join(f"'{value}'" for value in values)  # ids and level names: safe to quote as literals
-            explained = await connection.exec_driver_sql(f"EXPLAIN EXECUTE level_counts({arguments})")
-        plan = [str(row[-1]) for row in explained.all()]
-        await connection.rollback()
-    if database.is_sqlite:
-        ranges = [line for line in plan if "ix_units_level_path" in line and "path>? AND path<?" in line]
-    else:
-        ranges = [line for line in plan if "Index Cond" in line and re.search(r"\(path\)::text ~>=~ \(\$\d+\)", line) and "~<~" in line]
-        assert not any("Seq Scan" in line for line in plan), plan
-    assert len(ranges) == 3, "\n".join(plan)  # one range per level below a village: grid, small grid, micro grid
+    assert (counts["village"], counts["grid"], counts["small_grid"], counts["micro_grid"]) == (0, 10, 100, 1900)

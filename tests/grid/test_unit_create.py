@@ -36,13 +36,20 @@ async def _rows_under(grid, unit: dict) -> tuple[int, int, int]:
     return units, placements, orgs
 
 
-async def test_a_created_grid_has_its_placement_party_org_and_event(grid, chain, events):
+async def _grids_under(grid, chain) -> list[int]:
+    counts = [(await grid.client.get(f"{UNITS}/{chain[level]['id']}/counts", headers=ADMIN)).json() for level in ("county", "town", "village")]
+    return [count["grid"] for count in counts]
+
+
+async def test_a_created_grid_has_its_placement_party_org_event_and_counts_under_each_ancestor(grid, chain, events):
     village = chain["village"]
     grid_code = code()
+    before = await _grids_under(grid, chain)
     body = {"code": grid_code, "name": " 三网格 ", "level": "grid", "parent_id": village["id"], "established_on": "2024-03-01"}
     response = await grid.client.post(UNITS, json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     unit = response.json()
+    assert await _grids_under(grid, chain) == [count + 1 for count in before]
     assert unit["path"] == f"{village['path']}{unit['id']}/"
     assert unit["full_code"] == f"{village['full_code']}.{grid_code}"
     assert (unit["name"], unit["level"], unit["parent_id"]) == ("三网格", "grid", village["id"])

@@ -6,7 +6,7 @@ from grid_svc.liaisons.models import Liaison
 from grid_svc.party.models import PartyMember, PartyOrg
 from grid_svc.people.models import HouseholdMember, Person
 from grid_svc.rules.models import RuleRevision
-from grid_svc.units.models import Unit, UnitPlacement
+from grid_svc.units.models import Unit, UnitPlacement, UnitTally
 
 __all__ = [
     "Assignment",
@@ -21,4 +21,5 @@ __all__ = [
     "RuleRevision",
     "Unit",
     "UnitPlacement",
+    "UnitTally",
 ]

@@ -18,7 +18,7 @@ from grid_svc.party.models import PartyMember, PartyMemberPublic, PartyOrg
 from grid_svc.party.service import read_member
 from grid_svc.people.models import Person
 from grid_svc.reports.models import CadreLoad, ComplianceSummary, IncompleteTeam, MemberSummary, UnitSummary, UnlinkedMicroGrid
-from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail
+from grid_svc.units.models import Level, LevelCounts, Unit, UnitDetail, UnitTally
 from grid_svc.units.service import read_unit
 from shared.database import Database
 from shared.identity import Identity
@@ -212,10 +212,10 @@ async def summary(session: AsyncSession, *, under: Unit, day: date) -> Complianc
 
 @cache
 def _unit_summary() -> Select:
-    """The compliance parts, active units per level strictly under the unit, and its current party members."""
+    """The compliance parts, active units per level strictly under the unit (its tallies), and its current party members."""
     levels = (
-        select(*(func.count(case((Unit.level == level, 1))).label(f"below_{level.value}") for level in Level))
-        .where(_under(Unit.path), Unit.id != _UNIT_ID, Unit.retired_at.is_(None))
+        select(*(func.sum(case((UnitTally.level == level.value, UnitTally.units))).label(f"below_{level}") for level in Level))
+        .where(UnitTally.unit_id == _UNIT_ID)
         .subquery("level_counts")
     )
     # The unit lies in the caller's scope, so its subtree does too: no scope condition is needed.

@@ -142,6 +142,20 @@ class UnitPlacement(GridModel, table=True):
     ends_on: date | None = None
 
 
+class UnitTally(GridModel, table=True):
+    """How many active units of a level lie under a unit, kept with every create, move and retirement
+    (`grid_svc.units.tallies`): a subtree's counts are a few rows read by key, not a count of every unit below,
+    which grows with the tree (a county's 30,000 units, a prefecture's 100,000). Each count is split over a few
+    slots, summed when read: writers creating units side by side add to different rows of their ancestors."""
+
+    __tablename__ = "unit_tallies"
+
+    unit_id: str = sqlmodel.Field(primary_key=True, max_length=26, description="the unit the counted units lie under")
+    level: str = sqlmodel.Field(primary_key=True, max_length=16, description="the counted units' level")
+    slot: int = sqlmodel.Field(primary_key=True, description="which part of the count (the count is their sum)")
+    units: int
+
+
 class UnitPlacementPublic(BaseModel):
     """One period of a unit's position in the tree."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -10,7 +11,6 @@ from shapely.validation import explain_validity
 from sqlalchemy import (
     ARRAY,
     BindParameter,
-    CompoundSelect,
     Date,
     Insert,
     Row,
@@ -24,7 +24,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +33,7 @@ from grid_svc.households.models import Household, HouseholdTally
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
+from grid_svc.units.tallies import ONE_UNIT, TALLIES_OF, TallyChanges, one_unit_params, tally_units, under_ancestors
 from shared.database import Database, once_per_read
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.identity import Identity, Role
@@ -45,7 +45,6 @@ from shared.scope import (
     caller_scope_path,
     child_path,
     fetch_in_scope,
-    in_named_subtree,
     in_subtree,
     path_ids,
     path_in_scope,
@@ -169,13 +168,15 @@ def _named_values(table: Table, prefix: str) -> dict[str, BindParameter]:
 
 
 def _unit_with_followers(party_org: bool) -> Insert:
-    """One unit with its placement (and party organisation) in one PostgreSQL statement: the rows of a
-    data-modifying WITH are checked against their foreign keys at the statement's end, once all exist."""
+    """One unit with its placement (and party organisation), counted under its ancestors, in one PostgreSQL
+    statement: the rows of a data-modifying WITH are checked against their foreign keys at the statement's end,
+    once all exist."""
     unit = insert(_units).values(_named_values(_units, "unit_")).cte("new_unit")
+    tallied = ONE_UNIT.cte("tallied")
     placement = insert(_placements).values(_named_values(_placements, "placement_"))
     if not party_org:
-        return placement.add_cte(unit)
-    return insert(_party_orgs).values(_named_values(_party_orgs, "org_")).add_cte(unit, placement.cte("new_placement"))
+        return placement.add_cte(unit, tallied)
+    return insert(_party_orgs).values(_named_values(_party_orgs, "org_")).add_cte(unit, tallied, placement.cte("new_placement"))
 
 
 UNIT_WITH_FOLLOWERS = {party_org: _unit_with_followers(party_org) for party_org in (False, True)}
@@ -252,19 +253,26 @@ class _NewRows:
         self.party_orgs: list[dict[str, Any]] = []
 
     async def insert(self, session: AsyncSession) -> None:
-        """Insert the rows: one unit in one statement on PostgreSQL (one round trip, not three); otherwise one
-        INSERT per table (units first: the others point at them), each row list sent in one execution."""
+        """Insert the rows and count the units under their ancestors: one unit in one statement on PostgreSQL (one
+        round trip, not four); otherwise one INSERT per table (units first: the others point at them), each row list
+        sent in one execution, then the tallies."""
         if len(self.units) == 1 and session.bind.dialect.name == "postgresql":
-            params = {f"unit_{name}": value for name, value in self.units[0].items()}
+            unit = self.units[0]
+            params = {f"unit_{name}": value for name, value in unit.items()}
             params.update({f"placement_{name}": value for name, value in self.placements[0].items()})
             if self.party_orgs:
                 params.update({f"org_{name}": value for name, value in self.party_orgs[0].items()})
+            params.update(await one_unit_params(session, unit["path"], str(unit["level"])))
             await session.execute(UNIT_WITH_FOLLOWERS[bool(self.party_orgs)], params)
             return
         tables = ((INSERT_UNITS, self.units), (INSERT_PLACEMENTS, self.placements), (INSERT_PARTY_ORGS, self.party_orgs))
         for statement, rows in tables:
             if rows:
                 await session.execute(statement, rows)
+        changes = TallyChanges()
+        for unit in self.units:
+            changes.update(under_ancestors(unit["path"], {str(unit["level"]): 1}))
+        await tally_units(session, changes)
 
 
 async def create_unit(session: AsyncSession, *, identity: Identity, data: UnitCreate) -> dict[str, Any]:
@@ -467,6 +475,14 @@ async def move_unit(
     await session.execute(
         update(UnitPlacement).where(*open_placement).values(ends_on=moved_on).execution_options(synchronize_session=False)
     )
+    # The subtree (the unit unless retired, and the units its tallies count) leaves the old ancestors' tallies
+    # for the new ones'; the tallies of the units inside it are keyed by id and stay as they are.
+    subtree = Counter({level: units for level, units in await session.execute(TALLIES_OF, {"unit_id": unit.id})})
+    if unit.retired_at is None:
+        subtree[unit.level.value] += 1
+    changes = under_ancestors(old_path, subtree, -1)
+    changes.update(under_ancestors(new_path, subtree))
+    await tally_units(session, changes)
     await session.execute(
         update(Unit)
         .where(in_subtree(Unit.path, old_path))
@@ -525,6 +541,8 @@ async def retire_unit(session: AsyncSession, *, identity: Identity, unit_id: str
     if household is not None:
         raise conflict("move or dissolve the unit's households first", code="has_households")
     unit.retired_at = unit.updated_at = datetime.now(UTC)
+    # Its children are all retired: the unit alone leaves its ancestors' tallies.
+    await tally_units(session, under_ancestors(unit.path, {unit.level.value: 1}, -1))
     emit(session, UnitRetired(unit_id=unit.id, retired_at=unit.retired_at))
     return unit
 
@@ -539,35 +557,11 @@ async def ancestors(session: AsyncSession, *, identity: Identity, unit_id: str) 
     return [by_id[i] for i in ids if i in by_id]
 
 
-def level_counts_statement(level: Level) -> CompoundSelect | None:
-    """Active units per level strictly under a unit of `level` (bind `subtree`; None below micro grids).
-
-    One count per level below, each a range on the (level, path) index: planners then never
-    prefer scanning a whole index to save the GROUP BY sort.
-    """
-    order = list(Level)
-    below = order[order.index(level) + 1 :]
-    if not below:
-        return None
-    return union_all(
-        *(
-            select(literal(level.value).label("level"), func.count().label("units"))
-            .select_from(Unit)
-            .where(Unit.level == level, in_named_subtree(Unit.path), Unit.retired_at.is_(None))
-            for level in below
-        )
-    )
-
-
-LEVEL_COUNTS = {level: level_counts_statement(level) for level in Level}
-
-
 async def level_counts(db: Database, *, identity: Identity, unit_id: str) -> LevelCounts:
-    """Active units per level strictly under `unit_id`, answered from the path index (two round trips)."""
+    """Active units per level strictly under `unit_id`, read from its tallies (two round trips, whatever the subtree's size)."""
     unit = await read_unit(db, identity=identity, unit_id=unit_id)
-    statement = LEVEL_COUNTS[Level(unit.level)]
-    rows = await db.fetch_all(statement, {"subtree": unit.path}) if statement is not None else []
-    return LevelCounts(unit_id=unit.id, **{str(level): count for level, count in rows})
+    rows = await db.fetch_all(TALLIES_OF, {"unit_id": unit.id})
+    return LevelCounts(unit_id=unit.id, **{level: units for level, units in rows})
 
 
 async def placements(session: AsyncSession, *, identity: Identity, unit_id: str) -> list[UnitPlacement]:
