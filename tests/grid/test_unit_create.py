@@ -37,8 +37,8 @@ async def _rows_under(grid, unit: dict) -> tuple[int, int, int]:
 
 
 async def _grids_under(grid, chain) -> list[int]:
-    counts = [(await grid.client.get(f"{UNITS}/{chain[level]['id']}/counts", headers=ADMIN)).json() for level in ("county", "town", "village")]
-    return [count["grid"] for count in counts]
+    ancestors = [chain[level]["id"] for level in ("county", "town", "village")]
+    return [(await grid.client.get(f"{UNITS}/{unit_id}/counts", headers=ADMIN)).json()["grid"] for unit_id in ancestors]
 
 
 async def test_a_created_grid_has_its_placement_party_org_event_and_counts_under_each_ancestor(grid, chain, events):

@@ -227,8 +227,13 @@ async def accumulate(
     order: give the rows in key order, so two writers never wait on each other's rows in a circle."""
     if not rows:
         return
-    statement = _on_conflict(session.get_bind().dialect.name, table, tuple(key), tuple(add), add=True)
-    await session.execute(statement, list(rows))
+    await session.execute(accumulating_insert(session.get_bind().dialect.name, table, key=key, add=add), list(rows))
+
+
+def accumulating_insert(dialect: str, table: Table, *, key: Sequence[str], add: Sequence[str]) -> Insert:
+    """The statement behind `accumulate` for a database dialect's name, to run as it is or to give rows from a
+    SELECT (`from_select`), as a WITH of a larger statement may."""
+    return _on_conflict(dialect, table, tuple(key), tuple(add), add=True)
 
 
 @cache

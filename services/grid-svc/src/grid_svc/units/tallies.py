@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from itertools import count
 
 from sqlalchemy import ARRAY, Integer, String, bindparam, func, literal, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from grid_svc.units.models import UnitTally
-from shared.database import accumulate
+from shared.database import accumulate, accumulating_insert
 from shared.scope import path_ids
 
 SLOTS = 16
@@ -28,6 +27,7 @@ TallyChanges = Counter[tuple[str, str]]
 """Units gained (or lost, negative) per (unit id, level), the unit being the one they lie under."""
 
 _tallies = UnitTally.__table__
+_KEY = ("unit_id", "level", "slot")
 TALLIES_OF = (
     select(_tallies.c.level, func.sum(_tallies.c.units).label("units"))
     .where(_tallies.c.unit_id == bindparam("unit_id"))
@@ -54,9 +54,7 @@ async def _slot(session: AsyncSession) -> int:
 def _one_unit() -> Insert:
     ids = func.unnest(bindparam("tally_unit_ids", type_=ARRAY(String))).table_valued("unit_id").render_derived(name="ancestors")
     rows = select(ids.c.unit_id, bindparam("tally_level", type_=String), bindparam("tally_slot", type_=Integer), literal(1))
-    statement = postgresql.insert(_tallies).from_select(["unit_id", "level", "slot", "units"], rows)
-    added = {"units": _tallies.c.units + statement.excluded.units}
-    return statement.on_conflict_do_update(index_elements=["unit_id", "level", "slot"], set_=added)
+    return accumulating_insert("postgresql", _tallies, key=_KEY, add=["units"]).from_select([*_KEY, "units"], rows)
 
 
 ONE_UNIT = _one_unit()
@@ -80,4 +78,4 @@ async def tally_units(session: AsyncSession, changes: TallyChanges) -> None:
         for (unit_id, level), units in sorted(changes.items())
         if units
     ]
-    await accumulate(session, _tallies, rows, key=["unit_id", "level", "slot"], add=["units"])
+    await accumulate(session, _tallies, rows, key=_KEY, add=["units"])
