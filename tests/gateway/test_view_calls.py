@@ -13,7 +13,6 @@ from harness import eventually
 from shared.local_time import today
 from shared.testing import free_port
 
-TODAY = today()  # the platform's day (Asia/Shanghai), as the services date records
 
 
 async def _post(client, headers: dict, path: str, body: dict) -> dict:
@@ -125,13 +124,14 @@ async def test_without_dispatch_the_overview_names_both_order_sections(world):
 
 async def test_the_profile_asks_each_service_once_and_answers_what_their_lists_answer(world):
     client, admin, member, person = world["client"], world["admin"], world["member"], world["person"]
+    day = today()  # the platform's day (Asia/Shanghai), as the services date records
 
     async def person_known() -> bool:
         return (await client.get(f"/api/v1/dispatch/roster/people/{person['id']}", headers=admin)).status_code == 200
 
     await eventually(person_known)
     lecture = await _post(client, admin, "/api/v1/dispatch/lectures", {
-        "unit_id": world["village"]["id"], "theme": "防范电信诈骗", "held_at": f"{TODAY.isoformat()}T00:00:00+08:00",
+        "unit_id": world["village"]["id"], "theme": "防范电信诈骗", "held_at": f"{day.isoformat()}T00:00:00+08:00",
         "lecturer_person_ids": [person["id"]], "attendees": 30})
     body, calls = await _calls(world, f"/api/v1/views/members/{member['id']}/profile")
     assert body["degraded"] == []
@@ -157,12 +157,12 @@ async def test_the_profile_asks_each_service_once_and_answers_what_their_lists_a
 
 
 async def test_the_dashboard_asks_each_service_once(world):
-    town_id = world["town"]["id"]
-    start = date(TODAY.year, 1, 1) if TODAY.month > 2 else TODAY.replace(day=1)
-    body, calls = await _calls(world, f"/api/v1/dashboards/towns/{town_id}", **{"from": start.isoformat(), "to": TODAY.isoformat()})
+    town_id, day = world["town"]["id"], today()
+    start = date(day.year, 1, 1) if day.month > 2 else day.replace(day=1)
+    body, calls = await _calls(world, f"/api/v1/dashboards/towns/{town_id}", **{"from": start.isoformat(), "to": day.isoformat()})
     assert body["degraded"] == []
     assert calls == Counter({"grid": 1, "dispatch": 1, "legal": 1, "points": 1})
-    months = [f"{TODAY.year:04d}-{m:02d}" for m in range(start.month, TODAY.month + 1)]
+    months = [f"{day.year:04d}-{m:02d}" for m in range(start.month, day.month + 1)]
     assert body["figures"]["points_entries"] == (await _direct(world, "/api/v1/points/entries", under=town_id, period=months, per_page=1))["total"]
     counts = await _direct(world, f"/api/v1/grid/units/{town_id}/counts")
     assert (body["figures"]["grids"], body["figures"]["small_grids"], body["figures"]["micro_grids"]) == (
@@ -226,6 +226,7 @@ async def test_without_points_or_dispatch_the_profile_names_every_section_that_s
 
 async def test_the_profile_names_the_members_own_latest_rating_not_the_branch_leaders(world):
     client, admin, village, member = world["client"], world["admin"], world["village"], world["member"]
+    day = today()
     # A branch mate with more points, so the branch's ratings list the mate first.
     mate_person = await _post(client, admin, "/api/v1/grid/people", {"name": "李先锋", "unit_id": village["id"]})
     mate = await _post(client, admin, "/api/v1/grid/party/members",
@@ -239,8 +240,8 @@ async def test_the_profile_names_the_members_own_latest_rating_not_the_branch_le
                        {"town_unit_id": world["town"]["id"], "code": "PV1", "name": "志愿服务", "points": 10,
                         "category": "rural_revitalization", "active_from": "2020-01-01"})
     await _post(client, admin, "/api/v1/points/entries",
-                {"member_id": mate["id"], "rule_id": rule["id"], "occurred_on": TODAY.isoformat(), "description": "志愿服务"})
-    year = str(TODAY.year)
+                {"member_id": mate["id"], "rule_id": rule["id"], "occurred_on": day.isoformat(), "description": "志愿服务"})
+    year = str(day.year)
     await _post(client, admin, "/api/v1/points/ratings/compute", {"town_unit_id": world["town"]["id"], "period": year})
     branch = await _direct(world, "/api/v1/points/ratings", branch_unit_id=village["id"], per_page=200)
     assert [r["member_id"] for r in branch["items"]] == [mate["id"], member["id"]]

@@ -20,7 +20,6 @@ from shared.testing import free_port
 
 ADMIN = {"username": "admin", "password": "admin12345"}
 DOMAINS = ("grid", "points", "dispatch", "legal")
-TODAY = today()  # the platform's day (Asia/Shanghai), as the services date records
 RULES_TEXT = "一、爱党爱国，遵纪守法。\n二、邻里和睦，互帮互助。"
 
 
@@ -48,6 +47,9 @@ async def world(backend, broker, tmp_path_factory, kit):
     await stack.wait_consumers_assigned()
     client = gateway.client
     admin = await kit.login(client, **ADMIN)
+    # The platform's day (Asia/Shanghai) when the records are made: the tests ask for that day, so a run that
+    # passes midnight in Shanghai between the module's import and its tests still finds them.
+    day = today()
     county = await kit.create_unit(client, admin, "county", None, "夏县")
     town = await kit.create_unit(client, admin, "town", county, "禹王镇")
     village = await kit.create_unit(client, admin, "village", town, "青龙村")
@@ -79,15 +81,15 @@ async def world(backend, broker, tmp_path_factory, kit):
                           {"name": "李律师", "firm": "夏县法律服务所", "unit_id": town["id"]})
     affair = await _post(client, admin, "/api/v1/legal/legal-affairs",
                          {"adviser_id": adviser["id"], "unit_id": village["id"], "kind": "contract_review",
-                          "title": "土地流转合同审查", "opened_on": TODAY.isoformat()})
+                          "title": "土地流转合同审查", "opened_on": day.isoformat()})
     await _post(client, admin, f"/api/v1/legal/legal-affairs/{affair['id']}/close",
-                {"outcome": "追回欠款", "closed_on": TODAY.isoformat(), "recovered_fen": 6_000_000})
+                {"outcome": "追回欠款", "closed_on": day.isoformat(), "recovered_fen": 6_000_000})
     rule = await _post(client, admin, "/api/v1/points/rules",
                        {"town_unit_id": town["id"], "code": "MED1", "name": "参与矛盾纠纷调解", "points": 5,
                         "category": "dispute_mediation", "active_from": "2020-01-01"})
     entry = await _post(client, admin, "/api/v1/points/entries",
-                        {"member_id": member["id"], "rule_id": rule["id"], "occurred_on": TODAY.isoformat(), "description": "调解邻里纠纷"})
-    notice = await _post(client, admin, "/api/v1/points/notices", {"branch_unit_id": village["id"], "period": f"{TODAY:%Y-%m}"})
+                        {"member_id": member["id"], "rule_id": rule["id"], "occurred_on": day.isoformat(), "description": "调解邻里纠纷"})
+    notice = await _post(client, admin, "/api/v1/points/notices", {"branch_unit_id": village["id"], "period": f"{day:%Y-%m}"})
     # A dispute in another town that the member helped mediate, and one they had no part in.
     parties = [{"role": "applicant", "name": "赵甲"}, {"role": "respondent", "name": "钱乙"}]
     mediated = await _post(client, admin, "/api/v1/legal/cases", {
@@ -103,17 +105,17 @@ async def world(backend, broker, tmp_path_factory, kit):
         "kit": kit, "stack": stack, "gateway": gateway, "client": client, "admin": admin, "entry": entry, "notice": notice,
         "units": {"county": county, "town": town, "village": village, "grid": grid, "micro": micro,
                   "other_town": other_town, "other_village": other_village},
-        "household": household, "person": person, "member": member, "mediated_case": mediated,
+        "household": household, "person": person, "member": member, "mediated_case": mediated, "today": day,
     }
     await stack.close()
 
 
 def _views(world) -> list[tuple[str, str, dict]]:
-    units = world["units"]
+    units, day = world["units"], world["today"]
     return [
         ("overview", f"/api/v1/views/units/{units['village']['id']}/overview", {}),
         ("profile", f"/api/v1/views/members/{world['member']['id']}/profile", {}),
-        ("dashboard", f"/api/v1/dashboards/towns/{units['town']['id']}", {"from": f"{TODAY.year}-01-01", "to": TODAY.isoformat()}),
+        ("dashboard", f"/api/v1/dashboards/towns/{units['town']['id']}", {"from": f"{day.year}-01-01", "to": day.isoformat()}),
     ]
 
 
@@ -178,9 +180,9 @@ async def test_member_profile_gathers_roles_liaisons_points_and_work(world):
 
 
 async def test_town_dashboard_answers_every_figure_by_name(world):
-    client, town = world["client"], world["units"]["town"]
+    client, town, day = world["client"], world["units"]["town"], world["today"]
     response = await client.get(
-        f"/api/v1/dashboards/towns/{town['id']}", params={"from": f"{TODAY.year}-01-01", "to": TODAY.isoformat()}, headers=world["admin"]
+        f"/api/v1/dashboards/towns/{town['id']}", params={"from": f"{day.year}-01-01", "to": day.isoformat()}, headers=world["admin"]
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -199,7 +201,7 @@ async def test_town_dashboard_answers_every_figure_by_name(world):
     assert figures["patrol_recovered_yuan"] == 0.0
     assert (figures["lecture_sessions"], figures["orders"], figures["orders_completed"]) == (0, 0, 0)
     assert figures["satisfaction_rate"] is None  # nothing to divide: no evaluations
-    assert body["from"] == f"{TODAY.year}-01-01" and body["to"] == TODAY.isoformat()
+    assert body["from"] == f"{day.year}-01-01" and body["to"] == day.isoformat()
     assert body["degraded"] == []
     assert body["unit"]["name"] == "禹王镇"
 
@@ -233,7 +235,7 @@ async def test_every_composed_view_degrades_when_a_service_is_stopped(world, sto
             assert value is None, (name, section)
     assert "unreachable" in reasons
     if stopped == "points":
-        page = await gateway.client.get(f"/notices/points/{world['units']['village']['id']}/{TODAY:%Y-%m}")
+        page = await gateway.client.get(f"/notices/points/{world['units']['village']['id']}/{world['today']:%Y-%m}")
         assert page.status_code == 503 and "服务暂时不可用" in page.text
     if stopped == "grid":
         page = await gateway.client.get(f"/notices/villages/{world['units']['village']['id']}/rules")
@@ -287,11 +289,11 @@ async def test_public_pages_need_no_login_and_show_names_only(world):
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     bad_month = await client.get(f"/notices/points/{village['id']}/2026-13")
     assert bad_month.status_code == 422
-    notice = await client.get(f"/notices/points/{village['id']}/{TODAY:%Y-%m}")
+    notice = await client.get(f"/notices/points/{village['id']}/{world['today']:%Y-%m}")
     assert notice.status_code == 200, notice.text
     assert "王建国" in notice.text and "参与矛盾纠纷调解 +5" in notice.text and "公示期至" in notice.text
     assert "13812341234" not in notice.text and world["person"]["id"] not in notice.text
-    no_notice = await client.get(f"/notices/points/{world['units']['other_village']['id']}/{TODAY:%Y-%m}")
+    no_notice = await client.get(f"/notices/points/{world['units']['other_village']['id']}/{world['today']:%Y-%m}")
     assert no_notice.status_code == 404
     no_appraisal = await client.get("/notices/appraisals/01NOSUCHAPPRAISAL000000000")
     assert no_appraisal.status_code == 404 and "未找到" in no_appraisal.text
@@ -337,9 +339,9 @@ async def test_village_rules_page_renders_in_a_browser_on_one_a4_sheet(world, se
 
 
 async def test_points_notice_page_renders_in_a_browser_with_its_deadline(world, served_gateway):
-    url = f"{served_gateway}/notices/points/{world['units']['village']['id']}/{TODAY:%Y-%m}"
+    url = f"{served_gateway}/notices/points/{world['units']['village']['id']}/{world['today']:%Y-%m}"
     dom = await _chromium("--dump-dom", url)
     assert "党员积分公示" in dom and "王建国" in dom and "青龙村" in dom
     deadline = re.search(r'class="deadline">(\d{4})年(\d{1,2})月(\d{1,2})日 (\d{2}):(\d{2})<', dom)
     assert deadline, "the objection deadline is printed"
-    assert date(*(int(v) for v in deadline.groups()[:3])) >= TODAY
+    assert date(*(int(v) for v in deadline.groups()[:3])) >= world["today"]
