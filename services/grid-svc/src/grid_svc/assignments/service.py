@@ -14,6 +14,7 @@ from grid_svc.people.models import Person
 from grid_svc.people.service import get_person
 from grid_svc.units.models import Unit
 from grid_svc.units.service import get_unit, scope_path_of
+from grid_svc.units.shape import keep_tree_shape
 from shared.events.grid import RoleAssigned, RoleEnded
 from shared.identity import Identity
 from shared.ids import new_id
@@ -64,6 +65,7 @@ async def assign(session: AsyncSession, *, identity: Identity, data: AssignmentC
     Core roles (grid leader, grid worker, grid assistant) have one holder per unit at a time.
     """
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     unit = await get_unit(session, identity=identity, unit_id=data.unit_id)
     if unit.retired_at is not None:
         raise unprocessable("the unit is retired", loc=["body", "unit_id"])

@@ -27,6 +27,7 @@ from grid_svc.liaisons.models import Liaison
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, Unit
 from grid_svc.units.service import UNIT_IN_SCOPE, get_unit, placement_on, scope_path_of
+from grid_svc.units.shape import keep_tree_shape
 from shared.database import Database
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated, LiaisonUnlinked
 from shared.identity import Identity
@@ -111,6 +112,7 @@ def to_public(household: Household, head_name: str | None) -> HouseholdPublic:
 async def register_household(session: AsyncSession, *, identity: Identity, data: HouseholdCreate) -> Household:
     """Register a household in a micro grid; emit HouseholdRegistered."""
     require_registry_writer(identity)
+    await keep_tree_shape(session)
     unit = await micro_grid_for_household(session, identity=identity, unit_id=data.unit_id, loc=["body", "unit_id"])
     if await session.scalar(select(Household.id).where(Household.code == data.code)) is not None:
         raise conflict(f"household code {data.code} is already registered", code="duplicate_code")
@@ -199,6 +201,7 @@ async def move_household(
 ) -> Household:
     """Move a household to another micro grid from `moved_on`, keeping its placements; emit HouseholdMoved."""
     require_registry_writer(identity)
+    await keep_tree_shape(session)
     household = await get_household(session, identity=identity, household_id=household_id)
     if household.dissolved_on is not None:
         raise conflict("the household is dissolved", code="dissolved")
@@ -241,6 +244,7 @@ async def move_household(
 async def dissolve_household(session: AsyncSession, *, identity: Identity, household_id: str, dissolved_on: date | None) -> Household:
     """Close a household with no current members; its open liaison links end the same day."""
     require_registry_writer(identity)
+    await keep_tree_shape(session)
     household = await get_household(session, identity=identity, household_id=household_id)
     if household.dissolved_on is not None:
         return household

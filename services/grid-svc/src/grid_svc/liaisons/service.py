@@ -18,6 +18,7 @@ from grid_svc.people.models import Person
 from grid_svc.people.service import get_person
 from grid_svc.units.models import Level, Unit
 from grid_svc.units.service import get_unit, scope_path_of
+from grid_svc.units.shape import keep_tree_shape
 from shared.events.grid import LiaisonLinked, LiaisonUnlinked
 from shared.identity import Identity
 from shared.ids import new_id
@@ -88,6 +89,7 @@ async def _require_cadre(session: AsyncSession, person: Person, day: date) -> No
 async def link(session: AsyncSession, *, identity: Identity, data: LiaisonCreate) -> Liaison:
     """Create a link from `starts_on`; emit LiaisonLinked."""
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     starts_on = data.starts_on or today()
     member_id = household = None
     if data.kind == LiaisonKind.MEMBER_HOUSEHOLD:

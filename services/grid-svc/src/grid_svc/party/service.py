@@ -23,6 +23,7 @@ from grid_svc.people.models import Person
 from grid_svc.people.service import get_person
 from grid_svc.units.models import Unit
 from grid_svc.units.service import get_unit, scope_path_of
+from grid_svc.units.shape import keep_tree_shape
 from shared.database import Database
 from shared.events.grid import LiaisonUnlinked, MemberJoined, MemberLeft
 from shared.identity import Identity
@@ -156,6 +157,7 @@ def to_member_public(member: PartyMember, name: str, org: PartyOrg) -> PartyMemb
 async def join_member(session: AsyncSession, *, identity: Identity, data: PartyMemberCreate) -> PartyMember:
     """A registered person joins an organisation; emit MemberJoined. One current membership per person."""
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     if (data.party_org_id is None) == (data.unit_id is None):
         raise unprocessable("give party_org_id or unit_id (one of them)", loc=["body", "party_org_id"])
     if data.party_org_id is not None:

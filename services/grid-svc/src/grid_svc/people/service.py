@@ -24,6 +24,7 @@ from grid_svc.people.models import (
 )
 from grid_svc.units.models import Unit
 from grid_svc.units.service import get_unit, scope_path_of
+from grid_svc.units.shape import keep_tree_shape
 from shared.events.grid import PersonJoined, PersonLeft
 from shared.identity import Identity
 from shared.ids import new_id
@@ -82,6 +83,7 @@ async def _id_number_taken(session: AsyncSession, id_number: str | None, except_
 async def register_person(session: AsyncSession, *, identity: Identity, data: PersonCreate) -> Person:
     """Register a person in a household or a unit; emit PersonJoined."""
     require_registry_writer(identity)
+    await keep_tree_shape(session)
     household = None
     if data.household_id is not None:
         household = await get_household(session, identity=identity, household_id=data.household_id)
@@ -152,6 +154,7 @@ async def update_person(session: AsyncSession, *, identity: Identity, person_id:
 async def add_member(session: AsyncSession, *, identity: Identity, household_id: str, data: MembershipCreate) -> HouseholdMember:
     """Add a registered person (in no household now) to a household; emit PersonJoined."""
     require_registry_writer(identity)
+    await keep_tree_shape(session)
     household = await get_household(session, identity=identity, household_id=household_id)
     if household.dissolved_on is not None:
         raise conflict("the household is dissolved", code="dissolved")

@@ -24,6 +24,7 @@ from grid_svc.transfer.cells import blank, read_person_row
 from grid_svc.transfer.sheets import SHEETS, Rows
 from grid_svc.units import service as units
 from grid_svc.units.models import Unit, UnitCreate
+from grid_svc.units.shape import keep_tree_shape
 from shared.identity import Identity
 from shared.local_time import today
 from shared.personal_data import mask_id_number, mask_phone, normalise_id_number
@@ -247,6 +248,7 @@ async def import_sheets(
     (`transfer.bulk`); every other row runs its single-record use case, as all rows do without `bulk`.
     """
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     scope_path = await units.scope_path_of(session, identity)
     importer = _Importer(session, identity, scope_path)
     handlers = {

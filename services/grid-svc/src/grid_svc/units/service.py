@@ -33,6 +33,7 @@ from grid_svc.households.models import Household, HouseholdTally
 from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
+from grid_svc.units.shape import keep_tree_shape, reshape_tree
 from grid_svc.units.tallies import ONE_UNIT, TALLIES_OF, TallyChanges, one_unit_params, tally_units, under_ancestors
 from shared.database import Database, once_per_read
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
@@ -278,6 +279,7 @@ class _NewRows:
 async def create_unit(session: AsyncSession, *, identity: Identity, data: UnitCreate) -> dict[str, Any]:
     """Add a unit under its parent (a county at the root); emit UnitCreated. Returns the stored unit's columns."""
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     parent = None if data.parent_id is None else await _parent_of_new_unit(session, identity, data.parent_id, data.code)
     rows = _NewRows()
     unit = await _add_unit(session, identity=identity, data=data, parent=parent, rows=rows)
@@ -291,6 +293,7 @@ async def create_units(session: AsyncSession, *, identity: Identity, items: list
     Returns the stored units' columns; the rows are inserted once every item has passed.
     """
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     known = await _KnownParents.load(session, identity, items)
     by_ref: dict[str, _Parent] = {}
     created: list[dict[str, Any]] = []
@@ -443,6 +446,7 @@ async def move_unit(
 ) -> Unit:
     """Re-parent a unit and its whole subtree (one UPDATE over the path range, history kept); emit UnitMoved."""
     require_grid_admin(identity)
+    await reshape_tree(session)
     unit = await get_unit(session, identity=identity, unit_id=unit_id)
     parent = await get_unit(session, identity=identity, unit_id=parent_id)
     if unit.parent_id is None:
@@ -531,6 +535,7 @@ async def move_unit(
 async def retire_unit(session: AsyncSession, *, identity: Identity, unit_id: str) -> Unit:
     """Retire a unit whose children are all retired (soft; it stays for history); emit UnitRetired."""
     require_grid_admin(identity)
+    await keep_tree_shape(session)
     unit = await get_unit(session, identity=identity, unit_id=unit_id)
     if unit.retired_at is not None:
         return unit
