@@ -1,5 +1,5 @@
-"""Subtree counts on 100,000 units are read from the unit tallies by key, whatever the subtree's size: the
-query plan shows it."""
+"""Subtree counts on 100,000 units, and a unit list's total, are read from the unit tallies by key, whatever the
+subtree's size: the query plan shows it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from grid.registry_builders import ADMIN
 from sqlalchemy import text
 
-from grid_svc.units.models import Unit
+from grid_svc.units import service
+from grid_svc.units.models import Level, Unit
 from grid_svc.units.tallies import TALLIES_OF, TallyChanges, tally_units, under_ancestors
 from harness import plan_of
 from shared.ids import new_id
@@ -74,3 +75,17 @@ async def test_a_subtree_count_reads_the_units_tallies_by_key_and_no_unit(grid, 
     village = next(row for row in big_tree if row["level"] == "village")
     counts = (await grid.client.get(f"/api/v1/grid/units/{village['id']}/counts", headers=ADMIN)).json()
     assert (counts["village"], counts["grid"], counts["small_grid"], counts["micro_grid"]) == (0, 10, 100, 1900)
+
+
+async def test_a_unit_list_under_the_county_totals_its_units_from_the_tallies(grid, big_tree):
+    county = big_tree[0]
+    for level, expected in ((None, len(big_tree) - 1), ("micro_grid", 95_000), ("town", 5)):
+        params = {"under": county["id"], "per_page": 1} | ({"level": level} if level else {})
+        page = (await grid.client.get("/api/v1/grid/units", params=params, headers=ADMIN)).json()
+        assert (page["total"], len(page["items"])) == (expected, 1), level
+    total = service.list_units_total(under=Unit(**county), level=Level.MICRO_GRID, name_contains=None, include_retired=False)
+    plan = "\n".join(await plan_of(grid.runtime.database, total))
+    assert "unit_tallies" in plan and "units " not in plan.replace("unit_tallies", ""), plan
+    # A name filter is answered by counting the units it matches.
+    named = await grid.client.get("/api/v1/grid/units", params={"under": county["id"], "q": "town", "per_page": 1}, headers=ADMIN)
+    assert named.json()["total"] == 5

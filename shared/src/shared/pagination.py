@@ -83,9 +83,10 @@ def count_of(statement: Select) -> Select:
     return statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
 
 
-async def paginate(session: AsyncSession, statement: Select, params: PageParams) -> tuple[list, int]:
-    """Run `statement` (already ordered) for one page; return its rows and the total count."""
-    total = await session.scalar(count_of(statement))
+async def paginate(session: AsyncSession, statement: Select, params: PageParams, *, count: Select | None = None) -> tuple[list, int]:
+    """Run `statement` (already ordered) for one page; return its rows and the total count (by `count` when given:
+    the total answered another way, from kept tallies, say)."""
+    total = await session.scalar(count if count is not None else count_of(statement))
     rows = (await session.execute(statement.limit(params.per_page).offset(params.offset))).scalars().all()
     return list(rows), int(total or 0)
 

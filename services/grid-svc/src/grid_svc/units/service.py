@@ -34,7 +34,15 @@ from grid_svc.party.models import ORG_KIND_OF_LEVEL, PartyOrg, default_org_name
 from grid_svc.people.models import Person
 from grid_svc.units.models import Level, LevelCounts, Unit, UnitBatchItem, UnitCreate, UnitPlacement
 from grid_svc.units.shape import keep_tree_shape, reshape_tree
-from grid_svc.units.tallies import ONE_UNIT, TALLIES_OF, TallyChanges, one_unit_params, tally_units, under_ancestors
+from grid_svc.units.tallies import (
+    ONE_UNIT,
+    TALLIES_OF,
+    TallyChanges,
+    one_unit_params,
+    tallied_below,
+    tally_units,
+    under_ancestors,
+)
 from shared.database import Database, once_per_read
 from shared.events.grid import UnitCreated, UnitMoved, UnitRenamed, UnitRetired
 from shared.identity import Identity, Role
@@ -98,6 +106,14 @@ def list_units_query(
     if not include_retired:
         statement = statement.where(Unit.retired_at.is_(None))
     return statement.order_by(Unit.path)
+
+
+def list_units_total(*, under: Unit | None, level: Level | None, name_contains: str | None, include_retired: bool) -> Select | None:
+    """The total of `list_units_query` read from the tallies of `under` (in the caller's scope, so all below it
+    is), when the list asks for active units by place and level only; None when the units must be counted."""
+    if under is None or name_contains or include_retired:
+        return None
+    return tallied_below(under.id, level.value if level is not None else None)
 
 
 def _geometry(boundary: dict[str, Any] | None) -> dict[str, float | None]:

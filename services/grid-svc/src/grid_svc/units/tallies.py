@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from itertools import count
 
-from sqlalchemy import ARRAY, Integer, String, bindparam, func, literal, select
+from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
@@ -34,6 +34,12 @@ TALLIES_OF = (
     .group_by(_tallies.c.level)
 )
 """A unit's tallies (bind `unit_id`): active units per level under it, for the levels it ever had."""
+
+
+def tallied_below(unit_id: str, level: str | None) -> Select:
+    """The active units under `unit_id` (of `level`, or of every level), summed from its tallies."""
+    statement = select(func.coalesce(func.sum(_tallies.c.units), 0)).where(_tallies.c.unit_id == unit_id)
+    return statement if level is None else statement.where(_tallies.c.level == level)
 
 
 def under_ancestors(path: str, levels: Mapping[str, int], change: int = 1) -> TallyChanges:

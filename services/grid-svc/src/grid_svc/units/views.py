@@ -85,7 +85,8 @@ async def list_units(
             name_contains=q,
             include_retired=include_retired,
         )
-        rows, total = await paginate(session, statement, page)
+        total_by_tallies = service.list_units_total(under=under_unit, level=level, name_contains=q, include_retired=include_retired)
+        rows, total = await paginate(session, statement, page, count=total_by_tallies)
     return Page(items=[UnitPublic.model_validate(u, from_attributes=True) for u in rows], total=total, page=page.page, per_page=page.per_page)
 
 
