@@ -14,7 +14,6 @@ from shared.local_time import today
 from shared.testing import free_port
 
 
-
 async def _post(client, headers: dict, path: str, body: dict) -> dict:
     response = await client.post(path, json=body, headers=headers)
     assert response.status_code in (200, 201), f"{path}: {response.text}"
