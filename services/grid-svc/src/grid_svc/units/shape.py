@@ -8,8 +8,8 @@ good, and outside the scope of the units above it.
 
 On PostgreSQL a transaction-level advisory lock keeps the two apart: such writes hold it shared (they never wait on
 each other), a move holds it alone. Each is taken before its transaction reads a path (or loads a record that carries
-one): at READ COMMITTED every later statement then sees what the other committed. Moves are rare and quick, so a write waits
-at most for one move. SQLite runs one write transaction at a time, so nothing is taken there.
+one): at READ COMMITTED every later statement then sees what the other committed. Moves are rare, so a write waits at
+most for one move. SQLite runs one write transaction at a time, so nothing is taken there.
 """
 
 from __future__ import annotations
