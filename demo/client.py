@@ -29,9 +29,21 @@ class ApiError(Exception):
 
 
 class Api:
-    """One caller of the gateway: a bearer token, an API key, or nobody (logging in)."""
+    """One caller of the gateway: a bearer token, an API key, or nobody (logging in).
 
-    def __init__(self, base_url: str, *, token: str | None = None, api_key: str | None = None, timeout: float = 60.0) -> None:
+    `renew` gives a fresh bearer token when the platform refuses the current one (401): a long load outlives a
+    token's life.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        renew: Callable[[], str] | None = None,
+    ) -> None:
         headers = {"Accept-Language": "en"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -39,6 +51,7 @@ class Api:
             headers["X-API-Key"] = api_key
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self.renew = renew
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -55,11 +68,27 @@ class Api:
         files: Any = None,
         idempotency_key: str | None = None,
     ) -> Any:
-        """Send one request (retrying 429, 503 and dropped connections); the decoded JSON answer, or ApiError."""
+        """Send one request (retrying 429, 503 and dropped connections, and a refused token once renewed); the
+        decoded JSON answer, or ApiError."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = self._send(method, path, json=json, params=params, data=data, files=files, headers=headers)
+        if response.status_code == 401 and self.renew is not None:
+            self.http.headers["Authorization"] = f"Bearer {self.renew()}"
+            response = self._send(method, path, json=json, params=params, data=data, files=files, headers=headers)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = response.text
+            raise ApiError(method, path, response.status_code, body)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _send(self, method: str, path: str, *, headers: dict[str, str], **content: Any) -> httpx.Response:
         for attempt in range(RETRIES):
             try:
-                response = self.http.request(method, path, json=json, params=params, data=data, files=files, headers=headers)
+                response = self.http.request(method, path, headers=headers, **content)
             except httpx.TransportError:
                 if attempt == RETRIES - 1:
                     raise
@@ -71,15 +100,7 @@ class Api:
                 time.sleep(float(retry_after) if retry_after else min(0.5 * (attempt + 1), 5.0))
                 continue
             break
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-            raise ApiError(method, path, response.status_code, body)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
     def get(self, path: str, **params: Any) -> Any:
         """GET with query parameters."""
@@ -105,13 +126,18 @@ class Api:
 
 
 def login(base_url: str, username: str, password: str) -> Api:
-    """Log in with the OAuth2 password flow; a client carrying the bearer token."""
-    anonymous = Api(base_url)
-    try:
-        token = anonymous.request("POST", "/api/v1/auth/token", data={"username": username, "password": password})
-    finally:
-        anonymous.close()
-    return Api(base_url, token=token["access_token"])
+    """Log in with the OAuth2 password flow; a client carrying the bearer token, which logs in again when the
+    token is refused (expired)."""
+
+    def access_token() -> str:
+        anonymous = Api(base_url)
+        try:
+            answer = anonymous.request("POST", "/api/v1/auth/token", data={"username": username, "password": password})
+            return answer["access_token"]
+        finally:
+            anonymous.close()
+
+    return Api(base_url, token=access_token(), renew=access_token)
 
 
 def eventually(what: str, probe: Callable[[], T | None], *, timeout: float = 120.0, interval: float = 0.25) -> T:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from demo import accounts
-from demo.client import Api, login
+from demo.client import Api, ApiError, login
 from demo.load import Loader, LoadOptions, LoadResult
 from demo.town import SHANGHAI, Sizes
 from devstack.stack import ProcessStack
@@ -88,6 +88,25 @@ def test_the_town_is_found_by_name_under_its_county(gateway: str, loaded: LoadRe
         assert (county["name"], county["level"]) == ("夏县", "county")
     finally:
         admin.close()
+
+
+def test_a_login_logs_in_again_when_its_token_is_refused(gateway: str, loaded: LoadResult):
+    """A load outlives an access token: the gateway refuses an expired token as it refuses this one (401)."""
+    admin = login(gateway, accounts.ADMIN_USERNAME, accounts.ADMIN_PASSWORD)
+    try:
+        admin.http.headers["Authorization"] = "Bearer no-longer-valid"
+        towns = admin.get("/api/v1/grid/units", level="town", q="禹王镇")["items"]
+        assert [t["id"] for t in towns] == [loaded.towns[0].unit_id]
+        assert admin.http.headers["Authorization"] != "Bearer no-longer-valid"
+    finally:
+        admin.close()
+    stale = Api(gateway, token="no-longer-valid")  # nothing to log in with: the refusal is the answer
+    try:
+        with pytest.raises(ApiError) as refused:
+            stale.get("/api/v1/grid/units", level="town")
+        assert (refused.value.status, refused.value.code) == (401, "unauthenticated")
+    finally:
+        stale.close()
 
 
 def test_the_figures_are_counted_from_the_records(town_admin: Api, loaded: LoadResult, dashboard: dict):
