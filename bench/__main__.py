@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ import httpx
 import typer
 from sqlalchemy import text
 
+from bench.autovacuum import Autovacuum
 from bench.probe import ProbeResult, run_probe
 from bench.report import BARE, Check, at_least, ratio, with_bare, write_reports
 from bench.sizes import SIZES, describe
@@ -210,15 +210,16 @@ def run(
 
         options = LoadOptions(gateway=gateway, sizes=sizes, key_file=key_file, concurrency=8, after_town=after_town)
         loader = Loader(options, log=typer.echo)
-        analyzer = _Analyzer(list(urls.values()))
-        if analyzer.needed():
-            typer.echo(f"the server's autovacuum is off: ANALYZE every {analyzer.every:.0f}s while loading, as it would")
-            analyzer.start()
+        autovacuum = Autovacuum(list(urls.values()))
+        if autovacuum.needed():
+            typer.echo(f"the server's autovacuum is off: its stand-in looks every {autovacuum.every:.0f}s while loading")
+            autovacuum.start()
         try:
             loaded = loader.run()
         finally:
-            analyzer.stop()
+            autovacuum.stop()
             loader.close()
+        context["autovacuum_stand_in"] = dict(autovacuum.done)
         counts = describe(sizes, towns=len(loaded.towns))
         context["data"] = {"counts": counts, "seconds": loaded.seconds, "households_per_s": counts["households"] / loaded.seconds}
         context["size_reached"] = len(loaded.towns) == sizes.towns
@@ -290,41 +291,6 @@ async def _run_statement(url: str, statement: str) -> Any:
             return result.scalar() if result.returns_rows else None
     finally:
         await database.dispose()
-
-
-async def _analyze(url: str) -> None:
-    await _run_statement(url, "ANALYZE")
-
-
-async def _autovacuum_on(url: str) -> bool:
-    return await _run_statement(url, "SHOW autovacuum") == "on"
-
-
-class _Analyzer(threading.Thread):
-    """ANALYZE of every database at a fixed interval while the data loads, standing in for autovacuum's
-    (about once a minute in production) on a server that has it off: otherwise the statistics of the empty
-    databases last the whole load, and statements the services prepared early keep plans made for empty tables."""
-
-    def __init__(self, urls: list[str], every: float = 30.0) -> None:
-        super().__init__(name="bench-analyze", daemon=True)
-        self.urls = urls
-        self.every = every
-        self._done = threading.Event()
-
-    def needed(self) -> bool:
-        """True when the server's own autovacuum is off."""
-        return not asyncio.run(_autovacuum_on(self.urls[0]))
-
-    def run(self) -> None:
-        while not self._done.wait(self.every):
-            for url in self.urls:
-                asyncio.run(_analyze(url))
-
-    def stop(self) -> None:
-        """Stop after the ANALYZE under way, if any."""
-        self._done.set()
-        if self.is_alive():
-            self.join()
 
 
 def _pin(stack: ProcessStack, *, core: int) -> None:
