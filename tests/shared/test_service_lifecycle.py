@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -11,7 +12,8 @@ from sqlalchemy import func, select
 from grid_svc.db import MIGRATIONS, platform
 from grid_svc.main import create_app
 from grid_svc.settings import GridSettings
-from harness import Databases, identity_headers
+from harness import Databases, eventually, identity_headers
+from shared.ids import first_id_at
 from shared.migrations import upgrade_async
 from shared.testing import free_port
 
@@ -37,5 +39,41 @@ async def test_a_missing_broker_never_blocks_writes_readiness_or_shutdown(backen
         assert waiting == 1  # the event waits in the outbox for the broker
     finally:
         # Shutdown must complete even though every Kafka client is stuck retrying (the guard is generous).
+        await asyncio.wait_for(manager.__aexit__(None, None, None), timeout=90)
+        await databases.drop_all()
+
+
+async def test_a_running_service_prunes_sent_events_and_applied_ids_past_their_keep(backend, tmp_path):
+    databases = Databases(backend, tmp_path)
+    url = await databases.fresh("pruned")
+    await upgrade_async(MIGRATIONS, url)
+    settings = GridSettings(
+        database_url=url, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", kafka_request_timeout_s=1.0,
+        outbox_keep_hours=1, inbox_keep_days=1, retention_every_s=0.05,
+    )
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    old_id = first_id_at(two_days_ago)
+    app = create_app(settings)
+    manager = LifespanManager(app, startup_timeout=60, shutdown_timeout=60)
+    await manager.__aenter__()
+    try:
+        database = app.state.runtime.database
+        async with database.transaction() as session:
+            await session.execute(platform.outbox.insert().values(
+                event_id=old_id, topic="t", key="k", event_type="UnitCreated", payload="{}", created_at=two_days_ago,
+                sent_at=two_days_ago, attempts=1,
+            ))
+            await session.execute(platform.inbox.insert().values(
+                event_id=old_id, consumer="grid-svc.test", event_type="UnitCreated", processed_at=two_days_ago
+            ))
+
+        async def pruned() -> bool:
+            async with database.session() as session:
+                left = [await session.scalar(select(func.count()).select_from(t).where(t.c.event_id == old_id))
+                        for t in (platform.outbox, platform.inbox)]
+            return left == [0, 0]
+
+        await eventually(pruned)
+    finally:
         await asyncio.wait_for(manager.__aexit__(None, None, None), timeout=90)
         await databases.drop_all()

@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from datetime import datetime
 
 from ulid_transform import bytes_to_ulid
 
@@ -35,3 +36,9 @@ def new_id() -> str:
             millis, random = last_ms + 1, int.from_bytes(os.urandom(10), "big")
         _last = (millis, random)
     return bytes_to_ulid(((millis << _RANDOM_BITS) | random).to_bytes(16, "big"))
+
+
+def first_id_at(moment: datetime) -> str:
+    """The smallest id `new_id` can make at `moment`: every id made before it sorts below this one."""
+    millis = int(moment.timestamp() * 1000)
+    return bytes_to_ulid((millis << _RANDOM_BITS).to_bytes(16, "big"))

@@ -24,6 +24,7 @@ from shared.kafka import EventBus, ensure_topics
 from shared.observability import NO_OPENTELEMETRY, Metrics, RequestContextMiddleware, configure_logging, health_router
 from shared.outbox import OutboxWriter, Relay
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.retention import Retention
 from shared.routing import add_routers
 from shared.settings import ServiceSettings
 from shared.tables import PlatformTables
@@ -91,6 +92,11 @@ def build_service_app(
         runtime = Runtime(settings=settings, database=database, bus=bus, relay=relay)
         app.state.runtime = runtime
         runtime.background.append(asyncio.create_task(_ensure_topics_forever(settings), name="ensure-topics"))
+        retention = Retention(
+            database, tables.outbox, tables.inbox, outbox_keep=settings.outbox_keep, inbox_keep=settings.inbox_keep,
+            every_s=settings.retention_every_s,
+        )
+        runtime.background.append(asyncio.create_task(retention.run_forever(), name="retention"))
         relay.start()
         for spec in consumers:
             consumer = EventConsumer(

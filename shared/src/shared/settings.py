@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Dev-mode defaults: convenient on a laptop, refused when ENVIRONMENT=prod.
@@ -45,6 +46,10 @@ class ServiceSettings(BaseSettings):
     event_max_bytes: int = 512_000
     consumer_max_attempts: int = 3
     relay_batch_size: int = 200
+    # How long sent events stay in the outbox and applied events' ids in the inbox (0: for ever); shared.retention.
+    outbox_keep_hours: float = Field(24.0, ge=0)
+    inbox_keep_days: float = Field(8.0, ge=0)
+    retention_every_s: float = Field(600.0, gt=0)
     identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
     max_body_bytes: int = 2_000_000
     log_level: str = "INFO"
@@ -57,6 +62,16 @@ class ServiceSettings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///var/{self.service_name}.db"
         return self
+
+    @property
+    def outbox_keep(self) -> timedelta | None:
+        """How long a sent event stays in the outbox (None: for ever)."""
+        return timedelta(hours=self.outbox_keep_hours) if self.outbox_keep_hours > 0 else None
+
+    @property
+    def inbox_keep(self) -> timedelta | None:
+        """How long an applied event's id stays in the inbox (None: for ever)."""
+        return timedelta(days=self.inbox_keep_days) if self.inbox_keep_days > 0 else None
 
     @property
     def event_source(self) -> str:
