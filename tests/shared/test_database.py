@@ -144,6 +144,14 @@ async def test_connections_the_server_closed_are_replaced_without_failing_a_read
         await database.dispose()
 
 
+async def test_both_pools_run_postgresql_without_jit_compilation(postgres):
+    _, database = postgres  # the server's own default is on
+    async with database.session() as session:
+        assert await session.scalar(sa.text("SHOW jit")) == "off"
+    async with database.transaction() as session:
+        assert await session.scalar(sa.text("SHOW jit")) == "off"
+
+
 async def test_reads_beyond_the_read_pool_wait_for_a_connection_instead_of_opening_more(postgres):
     url, admin = postgres
     database = Database(url, read_pool_size=2)

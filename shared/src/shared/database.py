@@ -76,6 +76,10 @@ class Database:
             # No pre-ping (a round trip per checkout): a connection the server closed is dropped at checkout, and
             # one that dies in use invalidates its pool and answers that one request 503 (retryable).
             kwargs["pool_recycle"] = 1800
+            # No JIT compilation: it pays off only for long analytic queries, and the planner's cost estimates of a
+            # report's aggregates cross its threshold at a prefecture's size, where compiling took 89 ms of a town
+            # summary's 163 ms in PostgreSQL, on every execution (bench/RESULTS.md).
+            kwargs["connect_args"] = {"server_settings": {"jit": "off"}}
         write_pool = {} if self.is_sqlite else {"pool_size": pool_size, "max_overflow": max_overflow}
         read_pool = {} if self.is_sqlite else {"pool_size": read_pool_size, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs, **write_pool)
