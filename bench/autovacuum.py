@@ -77,7 +77,7 @@ class Autovacuum(threading.Thread):
         self.urls = urls
         self.every = every
         self.done: Counter[str] = Counter()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def needed(self) -> bool:
         """True when the server's own autovacuum is off."""
@@ -85,13 +85,13 @@ class Autovacuum(threading.Thread):
 
     def run(self) -> None:
         """Each round, every database in turn."""
-        while not self._stop.wait(self.every):
+        while not self._halt.wait(self.every):
             for url in self.urls:
                 for statement in asyncio.run(upkeep(url)):
                     self.done[statement.split(" ", 1)[0]] += 1
 
     def stop(self) -> None:
         """Stop after the statement under way, if any."""
-        self._stop.set()
+        self._halt.set()
         if self.is_alive():
             self.join()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
-from bench.autovacuum import DUE, upkeep
+from bench.autovacuum import DUE, Autovacuum, upkeep
+from harness import eventually
 from shared.database import Database
 from shared.testing import create_postgres_database, drop_postgres_database
 
@@ -60,5 +63,21 @@ async def test_the_tables_past_autovacuums_thresholds_are_vacuumed_or_analyzed_a
         await _run(url, "INSERT INTO churned SELECT g, 0 FROM generate_series(2001, 2300) AS g")
         assert await upkeep(url) == ["ANALYZE public.churned"]
         assert await _due(url) == {"public.churned": (False, False), "public.quiet": (False, False)}
+    finally:
+        await drop_postgres_database(url)
+
+
+async def test_the_stand_in_runs_the_upkeep_until_stopped(backend: str) -> None:
+    url = await create_postgres_database(prefix="autovacuum")
+    try:
+        await _run(url, "CREATE TABLE churned (id integer PRIMARY KEY)", "INSERT INTO churned SELECT generate_series(1, 2000)")
+        stand_in = Autovacuum([url], every=0.05)
+        stand_in.start()
+        try:
+            await eventually(lambda: asyncio.sleep(0, stand_in.done["VACUUM"] == 1))
+        finally:
+            await asyncio.to_thread(stand_in.stop)
+        assert not stand_in.is_alive()
+        assert await _due(url) == {"public.churned": (False, False)}
     finally:
         await drop_postgres_database(url)
