@@ -22,9 +22,8 @@ from typing import Any
 
 import httpx
 import typer
-from sqlalchemy import text
 
-from bench.autovacuum import Autovacuum
+from bench.autovacuum import Autovacuum, run_statement
 from bench.probe import ProbeResult, run_probe
 from bench.report import BARE, Check, at_least, ratio, with_bare, write_reports
 from bench.sizes import SIZES, describe
@@ -34,7 +33,6 @@ from demo.client import Api, login
 from demo.load import Loader, LoadOptions
 from demo.town import SHANGHAI
 from devstack.stack import ProcessStack
-from shared.database import Database
 from shared.identity import IDENTITY_HEADER, Identity, Role, issue_identity_token
 from shared.local_time import current_period, months_between
 from shared.settings import DEV_IDENTITY_SECRET
@@ -229,7 +227,7 @@ def run(
         # A freshly loaded database has no planner statistics, and no visibility map for index-only scans, until
         # autovacuum gets to it; production ones have both.
         for url in urls.values():
-            asyncio.run(_run_statement(url, "VACUUM (ANALYZE)"))
+            asyncio.run(run_statement(url, "VACUUM (ANALYZE)"))
         admin_api = login(gateway, accounts.ADMIN_USERNAME, accounts.ADMIN_PASSWORD)
         town0 = loaded.towns[0]
         ids = _discover(admin_api, loaded.county_id, town0.unit_id, town0.first_village_id or town0.unit_id)
@@ -279,18 +277,6 @@ def run(
         stack.stop()
         for url in urls.values():
             asyncio.run(drop_postgres_database(url))
-
-
-async def _run_statement(url: str, statement: str) -> Any:
-    """Run one statement on its own connection, outside a transaction (as VACUUM must); its first value, if any."""
-    database = Database(url)
-    try:
-        async with database.reader.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            result = await conn.execute(text(statement))
-            return result.scalar() if result.returns_rows else None
-    finally:
-        await database.dispose()
 
 
 def _pin(stack: ProcessStack, *, core: int) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import text
 
@@ -59,14 +60,21 @@ async def upkeep(url: str) -> list[str]:
         await database.dispose()
 
 
-async def autovacuum_on(url: str) -> bool:
-    """True when the server of `url` runs its own autovacuum."""
+async def run_statement(url: str, statement: str) -> Any:
+    """Run one statement on its own connection, outside a transaction (as VACUUM must); its first value, if any."""
     database = Database(url)
     try:
         async with database.reader.connect() as conn:
-            return await conn.scalar(text("SHOW autovacuum")) == "on"
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
     finally:
         await database.dispose()
+
+
+async def autovacuum_on(url: str) -> bool:
+    """True when the server of `url` runs its own autovacuum."""
+    return await run_statement(url, "SHOW autovacuum") == "on"
 
 
 class Autovacuum(threading.Thread):
