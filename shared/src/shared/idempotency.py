@@ -2,7 +2,7 @@
 
 The key, a fingerprint of the request and the response are stored in the same transaction as
 the record created, so a crash can never leave one without the other. The same key with a
-different request answers 409.
+different request answers 409. A key is kept a week (`IDEMPOTENCY_KEEP_HOURS`, shared.retention).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,7 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("status_code", Integer, nullable=False),
         Column("body", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("ix_idempotency_keys_created_at", "created_at"),  # the retention's range (shared.retention)
     )
 
 
@@ -106,7 +107,7 @@ async def _idempotency(  # async: called inline, not in a worker thread
     request: Request,
     idempotency_key: Annotated[
         str | None,
-        Header(max_length=200, description="Retry-safe key: the same key returns the first answer"),
+        Header(max_length=200, description="Retry-safe key: the same key returns the first answer (kept a week by default)"),
     ] = None,
 ) -> Idempotency:
     return Idempotency(request, idempotency_key)

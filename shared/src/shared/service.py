@@ -93,8 +93,8 @@ def build_service_app(
         app.state.runtime = runtime
         runtime.background.append(asyncio.create_task(_ensure_topics_forever(settings), name="ensure-topics"))
         retention = Retention(
-            database, tables.outbox, tables.inbox, outbox_keep=settings.outbox_keep, inbox_keep=settings.inbox_keep,
-            every_s=settings.retention_every_s,
+            database, tables, outbox_keep=settings.outbox_keep, inbox_keep=settings.inbox_keep,
+            idempotency_keep=settings.idempotency_keep, every_s=settings.retention_every_s,
         )
         runtime.background.append(asyncio.create_task(retention.run_forever(), name="retention"))
         relay.start()

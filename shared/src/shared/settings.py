@@ -49,6 +49,8 @@ class ServiceSettings(BaseSettings):
     # How long sent events stay in the outbox and applied events' ids in the inbox (0: for ever); shared.retention.
     outbox_keep_hours: float = Field(24.0, ge=0)
     inbox_keep_days: float = Field(8.0, ge=0)
+    # How long a creating request's Idempotency-Key replays its first answer (0: for ever).
+    idempotency_keep_hours: float = Field(168.0, ge=0)
     retention_every_s: float = Field(600.0, gt=0)
     identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
     max_body_bytes: int = 2_000_000
@@ -72,6 +74,11 @@ class ServiceSettings(BaseSettings):
     def inbox_keep(self) -> timedelta | None:
         """How long an applied event's id stays in the inbox (None: for ever)."""
         return timedelta(days=self.inbox_keep_days) if self.inbox_keep_days > 0 else None
+
+    @property
+    def idempotency_keep(self) -> timedelta | None:
+        """How long an idempotency key and its stored answer stay (None: for ever)."""
+        return timedelta(hours=self.idempotency_keep_hours) if self.idempotency_keep_hours > 0 else None
 
     @property
     def event_source(self) -> str:
