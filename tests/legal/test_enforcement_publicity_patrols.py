@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from harness import identity_headers
+from harness import eventually, identity_headers
+from shared.events.grid import UnitMoved
 from shared.events.legal import CampaignLogged, PatrolLogged
 from shared.identity import Identity, Role
 from shared.local_time import today
@@ -236,3 +237,30 @@ async def test_figures_per_unit_and_period_reproduce_the_report_ledger(legal, gr
     assert all_time["legal_consultations"] == 3 and all_time["enforcement_campaigns"] == 2 and all_time["patrol_recovered_fen"] == 30_000_999
     assert (await legal.client.get(f"{API}/figures", params=period, headers=roles["town_admin"])).status_code == 404
     assert (await legal.client.get(f"{API}/figures", params={**period, "from": "2026-02-01", "to": "2026-01-01"}, headers=admin)).status_code == 422
+
+    # The village moves to another town of the county: its records' figures go with it, the town's own stay.
+    county_admin = identity_headers(Identity(subject="county-admin", role=Role.COUNTY_ADMIN, scope_unit_id=tree["county"]["id"]))
+
+    async def figures_of(unit: dict) -> dict:
+        return (await legal.client.get(f"{API}/figures", params={**period, "unit_id": unit["id"]}, headers=county_admin)).json()
+
+    county_before = await figures_of(tree["county"])
+    other_town = await grid_feed.unit("town", "裴介镇", tree["county"])
+    moved_path = f"{other_town['path']}{village['id']}/"
+    await grid_feed.publish(UnitMoved(
+        unit_id=village["id"], parent_id=other_town["id"], old_path=village["path"], path=moved_path, full_code=f"{other_town['full_code']}.V",
+    ))
+
+    async def moved() -> bool:
+        unit = await legal.client.get(f"{API}/units/{village['id']}", headers=county_admin)
+        return unit.json()["path"] == moved_path
+
+    await eventually(moved)
+    records = ("legal_consultations", "legal_affairs", "cases_registered", "inspections", "publicity_events", "patrols")
+    arrived, left = await figures_of(other_town), await figures_of(town)
+    assert {k: arrived[k] for k in records} == {k: expected[k] for k in records}
+    assert arrived["publicity_teams"] == 0 and arrived["enforcement_campaigns"] == 0
+    assert {k: left[k] for k in records} == dict.fromkeys(records, 0)
+    assert left["publicity_teams"] == 3 and left["enforcement_campaigns"] == 1  # the town's own
+    assert {k: (await figures_of(village))[k] for k in records} == {k: village_only[k] for k in records}
+    assert await figures_of(tree["county"]) == county_before  # the county holds both towns

@@ -1,7 +1,8 @@
 """Records belong to grid units: scope and subtree filters against legal-svc's grid replica.
 
-Records store only their `unit_id`; scope is checked by joining the replica, so a unit moved
-in grid-svc moves its legal records with it.
+Records store their `unit_id`; scope is checked by joining the replica, so a unit moved in grid-svc
+moves its legal records with it. (The tables a town's figures read also keep the unit's town:
+`legal_svc.towns`.)
 """
 
 from __future__ import annotations

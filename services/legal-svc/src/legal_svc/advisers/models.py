@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlmodel
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from legal_svc.db import LegalModel
+from legal_svc.db import LegalModel, town_index
 from legal_svc.privacy import Phone
 from shared.columns import enum_column, fen_column, utc_column
 
@@ -184,10 +184,12 @@ class Consultation(LegalModel, table=True):
     """A stored consultation."""
 
     __tablename__ = "consultations"
+    __table_args__ = (town_index("consultations", "asked_on"),)
 
     id: str = sqlmodel.Field(primary_key=True, max_length=ID)
     adviser_id: str = sqlmodel.Field(foreign_key="advisers.id", max_length=ID, index=True)
     unit_id: str = sqlmodel.Field(max_length=ID, index=True)
+    town_unit_id: str | None = sqlmodel.Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     asked_on: date = sqlmodel.Field(index=True)
     asker_name: str = sqlmodel.Field(max_length=50)
     asker_phone: str | None = sqlmodel.Field(None, max_length=20)
@@ -248,10 +250,12 @@ class LegalAffair(LegalModel, table=True):
     """A stored legal affair."""
 
     __tablename__ = "legal_affairs"
+    __table_args__ = (town_index("legal_affairs", "opened_on"),)
 
     id: str = sqlmodel.Field(primary_key=True, max_length=ID)
     adviser_id: str = sqlmodel.Field(foreign_key="advisers.id", max_length=ID, index=True)
     unit_id: str = sqlmodel.Field(max_length=ID, index=True)
+    town_unit_id: str | None = sqlmodel.Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     kind: AffairKind = sqlmodel.Field(sa_column=enum_column(AffairKind, length=24))
     title: str = sqlmodel.Field(max_length=200)
     description: str | None = sqlmodel.Field(None, max_length=4000)

@@ -33,7 +33,7 @@ from shared.ids import new_id
 from shared.outbox import emit
 from shared.personal_data import mask_name, mask_phone
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import fetch_in_scope
+from shared.scope import fetch_in_scope, town_of
 
 # --- advisers ---------------------------------------------------------------------------------
 
@@ -175,7 +175,8 @@ async def record_consultation(session: AsyncSession, *, identity: Identity, data
     unit = await unit_for_write(session, identity, data.unit_id)
     adviser = await _active_adviser(session, data.adviser_id, data.asked_on, "adviser_id")
     consultation = Consultation(
-        id=new_id(), recorded_by=identity.subject, created_at=datetime.now(UTC), **data.model_dump()
+        id=new_id(), recorded_by=identity.subject, created_at=datetime.now(UTC), town_unit_id=town_of(unit.path),
+        **data.model_dump(),
     )
     session.add(consultation)
     emit(
@@ -257,9 +258,12 @@ def consultation_full_for(identity: Identity) -> bool:
 async def open_affair(session: AsyncSession, *, identity: Identity, data: LegalAffairCreate) -> LegalAffair:
     """Open a legal affair handled by an adviser."""
     require_legal_staff(identity)
-    await unit_for_write(session, identity, data.unit_id)
+    unit = await unit_for_write(session, identity, data.unit_id)
     await _active_adviser(session, data.adviser_id, data.opened_on, "adviser_id")
-    affair = LegalAffair(id=new_id(), status=AffairStatus.OPEN, created_at=datetime.now(UTC), recovered_fen=0, **data.model_dump())
+    affair = LegalAffair(
+        id=new_id(), status=AffairStatus.OPEN, created_at=datetime.now(UTC), recovered_fen=0, town_unit_id=town_of(unit.path),
+        **data.model_dump(),
+    )
     session.add(affair)
     return affair
 

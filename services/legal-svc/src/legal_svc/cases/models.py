@@ -14,7 +14,7 @@ from pydantic import BaseModel, field_validator, model_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel
+from legal_svc.db import LegalModel, town_index
 from legal_svc.privacy import IdNumber, Phone
 from shared.columns import enum_column, fen_column, utc_column
 
@@ -236,7 +236,9 @@ class Case(LegalModel, table=True):
     """A stored mediation case."""
 
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("town_id", "year", "seq", name="uq_cases_town_year_seq"),)
+    __table_args__ = (
+        UniqueConstraint("town_id", "year", "seq", name="uq_cases_town_year_seq"), town_index("cases", "registered_on"),
+    )
 
     id: str = Field(primary_key=True, max_length=ID)
     number: str = Field(max_length=60, unique=True)
@@ -244,6 +246,8 @@ class Case(LegalModel, table=True):
     year: int
     seq: int
     unit_id: str = Field(max_length=ID, index=True)
+    # `town_id` is the town that numbered the case, for good; this one follows the unit's moves.
+    town_unit_id: str | None = Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     category: CaseCategory = Field(sa_column=enum_column(CaseCategory, length=16))
     facts: str = Field(max_length=8000)
     points_in_dispute: str = Field(max_length=4000)

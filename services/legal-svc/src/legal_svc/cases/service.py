@@ -58,7 +58,7 @@ from shared.outbox import emit
 from shared.pagination import PagedQuery
 from shared.personal_data import mask_name
 from shared.problems import conflict, unprocessable
-from shared.scope import in_named_subtree, path_ids
+from shared.scope import in_named_subtree, path_ids, town_of
 
 # Town names drop their administrative suffix in case numbers: 禹王镇 → 禹王调〔2026〕12号.
 _TOWN_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
@@ -134,6 +134,7 @@ async def register_case(session: AsyncSession, *, identity: Identity, data: Case
         year=registered_on.year,
         seq=seq,
         unit_id=unit.id,
+        town_unit_id=town_of(unit.path),
         category=data.category,
         facts=data.facts,
         points_in_dispute=data.points_in_dispute,

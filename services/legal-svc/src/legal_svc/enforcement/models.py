@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, field_validator, model_validator
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel
+from legal_svc.db import LegalModel, town_index
 from shared.columns import enum_column, utc_column
 
 ID = 26
@@ -126,9 +126,11 @@ class CampaignUnit(LegalModel, table=True):
     """A unit a campaign covers."""
 
     __tablename__ = "enforcement_campaign_units"
+    __table_args__ = (town_index("enforcement_campaign_units"),)
 
     campaign_id: str = Field(foreign_key="enforcement_campaigns.id", primary_key=True, max_length=ID)
     unit_id: str = Field(primary_key=True, max_length=ID, index=True)
+    town_unit_id: str | None = Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
 
 
 class CampaignPublic(BaseModel):
@@ -179,10 +181,12 @@ class Inspection(LegalModel, table=True):
     """A stored inspection."""
 
     __tablename__ = "enforcement_inspections"
+    __table_args__ = (town_index("enforcement_inspections", "inspected_on"),)
 
     id: str = Field(primary_key=True, max_length=ID)
     campaign_id: str | None = Field(None, foreign_key="enforcement_campaigns.id", max_length=ID, index=True)
     unit_id: str = Field(max_length=ID, index=True)
+    town_unit_id: str | None = Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     inspected_on: date = Field(index=True)
     target: str = Field(max_length=200)
     findings: str = Field(max_length=4000)

@@ -34,7 +34,7 @@ from shared.ids import new_id
 from shared.local_time import today
 from shared.outbox import emit
 from shared.problems import conflict, not_found, unprocessable
-from shared.scope import in_subtree, scope_condition
+from shared.scope import in_subtree, scope_condition, town_of
 
 # --- officers ---------------------------------------------------------------------------------
 
@@ -102,8 +102,9 @@ async def log_campaign(session: AsyncSession, *, identity: Identity, data: Campa
     require_legal_staff(identity)
     lead = await unit_for_write(session, identity, data.unit_id)
     unit_ids = list(dict.fromkeys([lead.id, *data.unit_ids]))
+    paths = {lead.id: lead.path}
     for index, unit_id in enumerate(unit_ids[1:]):
-        await unit_for_write(session, identity, unit_id, field=f"unit_ids.{index}")
+        paths[unit_id] = (await unit_for_write(session, identity, unit_id, field=f"unit_ids.{index}")).path
     campaign = Campaign(
         id=new_id(),
         theme=data.theme,
@@ -118,7 +119,7 @@ async def log_campaign(session: AsyncSession, *, identity: Identity, data: Campa
     session.add(campaign)
     await session.flush()
     for unit_id in unit_ids:
-        session.add(CampaignUnit(campaign_id=campaign.id, unit_id=unit_id))
+        session.add(CampaignUnit(campaign_id=campaign.id, unit_id=unit_id, town_unit_id=town_of(paths[unit_id])))
     emit(
         session,
         CampaignLogged(campaign_id=campaign.id, theme=campaign.theme, unit_ids=unit_ids, starts_on=data.starts_on, ends_on=data.ends_on),
@@ -222,6 +223,7 @@ async def record_inspection(session: AsyncSession, *, identity: Identity, data: 
     inspection = Inspection(
         id=new_id(),
         created_at=datetime.now(UTC),
+        town_unit_id=town_of(unit.path),
         **data.model_dump(exclude={"officer_ids"}),
         officer_ids=",".join(dict.fromkeys(data.officer_ids)),
     )

@@ -1,9 +1,11 @@
-"""The figures of a unit's subtree over a period: one statement, an aggregate per ledger, on the path index."""
+"""The figures of a unit's subtree over a period: one statement, an aggregate per ledger, read by town
+(`legal_svc.towns`) for a town or a unit in one, through the unit replica's path index for a county."""
 
 from __future__ import annotations
 
 from datetime import date
 from functools import cache
+from typing import Literal
 
 from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,13 +19,26 @@ from legal_svc.patrols.models import PatrolIncident, PatrolLog
 from legal_svc.publicity.models import PublicityEvent, PublicityTeam
 from legal_svc.units import subtree_path, units_table
 from shared.identity import Identity
-from shared.scope import in_named_subtree
+from shared.scope import in_named_subtree, path_ids, town_of
 
-# The statement is built once per shape (open or closed ends) with named parameters and reused:
+# The statement is built once per shape (open or closed ends, the place) with named parameters and reused:
 # building it costs the service more than the database spends running it. The subtree is shared.scope's
 # named pattern.
 _START = bindparam("start")
 _END = bindparam("end")
+_TOWN = bindparam("town_unit_id")
+
+# Where the counted records lie: a town (its records, by town), a unit below a town (the town's records of
+# the subtree's units), or a county (the records of the subtree's units).
+Place = Literal["town", "in_town", "county"]
+
+
+def place_of(path: str) -> tuple[Place, dict[str, str]]:
+    """The place of the subtree at `path` and its bind (`town_unit_id`, but for a county)."""
+    town = town_of(path)
+    if town is None:
+        return "county", {}
+    return ("town" if len(path_ids(path)) == 2 else "in_town"), {"town_unit_id": town}
 
 
 
@@ -45,20 +60,28 @@ def _joined(*parts: Subquery) -> Select:
 
 
 @cache
-def figures_query(open_start: bool, open_end: bool) -> Select:
-    """Every figure of a subtree (bind `subtree`, `start`, `end`) in one statement: one aggregate row per ledger, joined."""
+def figures_query(open_start: bool, open_end: bool, place: Place) -> Select:
+    """Every figure of a subtree (bind `subtree`, `start`, `end` and `place_of`'s bind) in one statement: one
+    aggregate row per ledger, joined."""
     start = None if open_start else _START
     end = None if open_end else _END
     units = select(units_table.c.id).where(in_named_subtree(units_table.c.path))
+
+    def within(model) -> ColumnElement[bool]:  # noqa: ANN001 - a table kept by town
+        if place == "town":
+            return model.town_unit_id == _TOWN
+        in_units = model.unit_id.in_(units)
+        return and_(model.town_unit_id == _TOWN, in_units) if place == "in_town" else in_units
+
     consultations = select(func.count().label("consultations")).where(
-        Consultation.unit_id.in_(units), _within(Consultation.asked_on, start, end)
+        within(Consultation), _within(Consultation.asked_on, start, end)
     )
-    affairs = select(func.count().label("affairs")).where(LegalAffair.unit_id.in_(units), _within(LegalAffair.opened_on, start, end))
+    affairs = select(func.count().label("affairs")).where(within(LegalAffair), _within(LegalAffair.opened_on, start, end))
     affairs_closed = select(
         func.count().label("affairs_closed"), func.coalesce(func.sum(LegalAffair.recovered_fen), 0).label("affairs_recovered")
-    ).where(LegalAffair.unit_id.in_(units), LegalAffair.status == AffairStatus.CLOSED, _within(LegalAffair.closed_on, start, end))
-    registered = select(func.count().label("registered")).where(Case.unit_id.in_(units), _within(Case.registered_on, start, end))
-    concluded = and_(Case.unit_id.in_(units), Case.concluded_on.is_not(None), _within(Case.concluded_on, start, end))
+    ).where(within(LegalAffair), LegalAffair.status == AffairStatus.CLOSED, _within(LegalAffair.closed_on, start, end))
+    registered = select(func.count().label("registered")).where(within(Case), _within(Case.registered_on, start, end))
+    concluded = and_(within(Case), Case.concluded_on.is_not(None), _within(Case.concluded_on, start, end))
     outcomes = select(
         func.count(Case.agreement_signed_on).label("agreed"),
         func.count(Case.failure_reason).label("failed"),
@@ -68,7 +91,7 @@ def figures_query(open_start: bool, open_end: bool) -> Select:
         func.count().label("with_adviser"), func.coalesce(func.sum(Case.recovered_fen), 0).label("adviser_cases_recovered")
     ).where(concluded, adviser_took_part())
     high_risk = select(func.count().label("high_risk")).where(
-        Case.unit_id.in_(units), Case.risk_level == RiskLevel.HIGH,
+        within(Case), Case.risk_level == RiskLevel.HIGH,
         Case.status.in_([CaseStatus.REGISTERED, CaseStatus.ACCEPTED, CaseStatus.MEDIATING]),
     )
     running = and_(
@@ -77,22 +100,22 @@ def figures_query(open_start: bool, open_end: bool) -> Select:
         *([or_(Campaign.ends_on.is_(None), Campaign.ends_on >= start)] if start is not None else []),
     )
     campaigns = select(func.count().label("campaigns")).where(
-        running, Campaign.id.in_(select(CampaignUnit.campaign_id).where(CampaignUnit.unit_id.in_(units)))
+        running, Campaign.id.in_(select(CampaignUnit.campaign_id).where(within(CampaignUnit)))
     )
     inspections = select(
         func.count().label("inspections"),
         func.coalesce(func.sum(case((Inspection.rectification == Rectification.PENDING, 1), else_=0)), 0).label("pending"),
-    ).where(Inspection.unit_id.in_(units), _within(Inspection.inspected_on, start, end))
+    ).where(within(Inspection), _within(Inspection.inspected_on, start, end))
     existed = and_(
         True,
         *([PublicityTeam.formed_on <= end] if end is not None else []),
         *([or_(PublicityTeam.disbanded_on.is_(None), PublicityTeam.disbanded_on > start)] if start is not None else []),
     )
-    teams = select(func.count().label("teams")).where(PublicityTeam.unit_id.in_(units), existed)
+    teams = select(func.count().label("teams")).where(within(PublicityTeam), existed)
     events = select(
         func.count().label("events"), func.coalesce(func.sum(PublicityEvent.audience), 0).label("audience")
-    ).where(PublicityEvent.unit_id.in_(units), _within(PublicityEvent.held_on, start, end))
-    patrol_scope = and_(PatrolLog.unit_id.in_(units), _within(PatrolLog.patrolled_on, start, end))
+    ).where(within(PublicityEvent), _within(PublicityEvent.held_on, start, end))
+    patrol_scope = and_(within(PatrolLog), _within(PatrolLog.patrolled_on, start, end))
     patrols = select(func.count().label("patrols")).where(patrol_scope)
     incidents = (
         select(
@@ -110,8 +133,10 @@ def figures_query(open_start: bool, open_end: bool) -> Select:
 
 async def legal_figures(session: AsyncSession, *, identity: Identity, unit_id: str, start: date | None, end: date | None) -> LegalFigures:
     """Every figure of the unit's subtree (the unit must be in the caller's scope)."""
-    params = {"subtree": await subtree_path(session, identity, unit_id), "start": start, "end": end}
-    row = (await session.execute(figures_query(start is None, end is None), params)).one()
+    path = await subtree_path(session, identity, unit_id)
+    place, town = place_of(path)
+    params = {"subtree": path, "start": start, "end": end, **town}
+    row = (await session.execute(figures_query(start is None, end is None, place), params)).one()
     f = {key: int(value or 0) for key, value in row._mapping.items()}
     return LegalFigures(
         unit_id=unit_id,

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, field_validator, model_validator
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel
+from legal_svc.db import LegalModel, town_index
 from legal_svc.privacy import Phone
 from shared.columns import enum_column, fen_column, utc_column
 
@@ -158,10 +158,12 @@ class PatrolLog(LegalModel, table=True):
     """A stored patrol log; `patrolled_on` is the start date in Asia/Shanghai."""
 
     __tablename__ = "patrol_logs"
+    __table_args__ = (town_index("patrol_logs", "patrolled_on"),)
 
     id: str = Field(primary_key=True, max_length=ID)
     team_id: str = Field(foreign_key="patrol_teams.id", max_length=ID, index=True)
     unit_id: str = Field(max_length=ID, index=True)
+    town_unit_id: str | None = Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     patrolled_on: date = Field(index=True)
     started_at: datetime = Field(sa_column=utc_column())
     ended_at: datetime = Field(sa_column=utc_column())

@@ -33,6 +33,7 @@ from shared.local_time import SHANGHAI
 from shared.outbox import emit
 from shared.personal_data import mask_phone
 from shared.problems import conflict, unprocessable
+from shared.scope import town_of
 
 # --- teams ------------------------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ async def log_patrol(session: AsyncSession, *, identity: Identity, data: PatrolC
         id=new_id(),
         team_id=team.id,
         unit_id=unit.id,
+        town_unit_id=town_of(unit.path),
         patrolled_on=patrolled_on,
         started_at=data.started_at,
         ended_at=data.ended_at,

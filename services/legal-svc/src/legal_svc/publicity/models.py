@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, field_validator
 from sqlmodel import Field
 
-from legal_svc.db import LegalModel
+from legal_svc.db import LegalModel, town_index
 from shared.columns import enum_column, utc_column
 
 ID = 26
@@ -44,11 +44,13 @@ class PublicityTeam(LegalModel, table=True):
     """A stored publicity team."""
 
     __tablename__ = "publicity_teams"
+    __table_args__ = (town_index("publicity_teams"),)
 
     id: str = Field(primary_key=True, max_length=ID)
     name: str = Field(max_length=100)
     kind: TeamKind = Field(sa_column=enum_column(TeamKind, length=24))
     unit_id: str = Field(max_length=ID, index=True)
+    town_unit_id: str | None = Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     formed_on: date
     disbanded_on: date | None = None
     created_at: datetime = Field(sa_column=utc_column())
@@ -128,10 +130,12 @@ class PublicityEvent(LegalModel, table=True):
     """A stored publicity event."""
 
     __tablename__ = "publicity_events"
+    __table_args__ = (town_index("publicity_events", "held_on"),)
 
     id: str = Field(primary_key=True, max_length=ID)
     team_id: str | None = Field(None, foreign_key="publicity_teams.id", max_length=ID, index=True)
     unit_id: str = Field(max_length=ID, index=True)
+    town_unit_id: str | None = Field(None, max_length=ID)  # the town its unit lies in now: legal_svc.towns
     held_on: date = Field(index=True)
     theme: str = Field(max_length=200)
     audience: int = 0

@@ -24,6 +24,7 @@ from shared.identity import Identity
 from shared.ids import new_id
 from shared.local_time import today
 from shared.problems import conflict, not_found, unprocessable
+from shared.scope import town_of
 
 
 async def teams_public(session: AsyncSession, teams: Sequence[PublicityTeam]) -> list[TeamPublic]:
@@ -50,8 +51,8 @@ async def teams_public(session: AsyncSession, teams: Sequence[PublicityTeam]) ->
 async def create_team(session: AsyncSession, *, identity: Identity, data: TeamCreate) -> PublicityTeam:
     """Form a publicity team in a unit in scope."""
     require_legal_staff(identity)
-    await unit_for_write(session, identity, data.unit_id)
-    team = PublicityTeam(id=new_id(), created_at=datetime.now(UTC), **data.model_dump())
+    unit = await unit_for_write(session, identity, data.unit_id)
+    team = PublicityTeam(id=new_id(), created_at=datetime.now(UTC), town_unit_id=town_of(unit.path), **data.model_dump())
     session.add(team)
     return team
 
@@ -122,7 +123,7 @@ def members_query(team_id: str, *, current_only: bool) -> Select:
 async def record_event(session: AsyncSession, *, identity: Identity, data: EventCreate) -> PublicityEvent:
     """Record a publicity event in a unit in scope (by a team, if given)."""
     require_legal_staff(identity)
-    await unit_for_write(session, identity, data.unit_id)
+    unit = await unit_for_write(session, identity, data.unit_id)
     if data.team_id is not None:
         # Town teams speak in villages: the village records the event, so the team need only exist.
         team = await session.get(PublicityTeam, data.team_id)
@@ -130,7 +131,7 @@ async def record_event(session: AsyncSession, *, identity: Identity, data: Event
             raise unprocessable("no such publicity team", code="unknown_team", loc=["body", "team_id"])
         if data.held_on < team.formed_on or (team.disbanded_on is not None and data.held_on >= team.disbanded_on):
             raise unprocessable("the team did not exist on that day", loc=["body", "held_on"])
-    event = PublicityEvent(id=new_id(), created_at=datetime.now(UTC), **data.model_dump())
+    event = PublicityEvent(id=new_id(), created_at=datetime.now(UTC), town_unit_id=town_of(unit.path), **data.model_dump())
     session.add(event)
     return event
 
