@@ -26,7 +26,7 @@ from shared.inbox import Handler, RunHandler
 from shared.pagination import Page, PageDep
 from shared.problems import not_found
 from shared.routing import api_router
-from shared.scope import caller_scope_path, in_subtree, list_subtree, path_in_scope, scope_condition
+from shared.scope import caller_scope_path, in_subtree, list_subtree, path_in_scope, rebased, scope_condition
 from shared.service import DatabaseDep
 
 
@@ -161,8 +161,8 @@ class GridReplica:
             update(t)
             .where(in_subtree(t.c.path, old_path))
             .values(
-                path=literal(event.path) + func.substr(t.c.path, len(old_path) + 1),
-                full_code=literal(event.full_code) + func.substr(t.c.full_code, len(old_full_code) + 1),
+                path=rebased(t.c.path, old_path, event.path),
+                full_code=rebased(t.c.full_code, old_full_code, event.full_code),
                 updated_at=datetime.now(UTC),
                 # The new parent is the moved unit's alone; its descendants keep theirs.
                 parent_id=case((t.c.id == event.unit_id, literal(event.parent_id, String)), else_=t.c.parent_id),

@@ -8,7 +8,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Boolean, ColumnElement, Label, Row, String, bindparam, false, select, true
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    Column,
+    ColumnElement,
+    Label,
+    Row,
+    String,
+    bindparam,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Executable, coercions, roles
@@ -106,6 +122,21 @@ def _in_subtree_pattern_ops(element: _InSubtree, compiler: SQLCompiler, **kw: An
 def in_subtree(path_column: InstrumentedAttribute | ColumnElement, scope_path: str) -> ColumnElement[bool]:
     """SQL condition: the row's path lies in the subtree rooted at `scope_path` (inclusive), as an index range."""
     return _InSubtree(path_column, bindparam(None, scope_path, type_=String(), unique=True))
+
+
+def rebased(path_column: InstrumentedAttribute | ColumnElement, old_root: str, new_root: str) -> ColumnElement[str]:
+    """A path of the subtree at `old_root` (`path_column`, in `in_subtree(path_column, old_root)`) as it reads once
+    that subtree has moved to `new_root`."""
+    return literal(new_root) + func.substr(path_column, len(old_root) + 1)
+
+
+async def rebase_subtree(session: AsyncSession, old_root: str, new_root: str, *path_columns: Column) -> None:
+    """Move the rows under `old_root` of each table of `path_columns` (a path column each) to `new_root`: a moved
+    subtree's copies of its paths, one UPDATE a table."""
+    for column in path_columns:
+        await session.execute(
+            update(column.table).where(in_subtree(column, old_root)).values({column.name: rebased(column, old_root, new_root)})
+        )
 
 
 def in_named_subtree(path_column: InstrumentedAttribute | ColumnElement, name: str = "subtree") -> ColumnElement[bool]:

@@ -57,6 +57,7 @@ from shared.scope import (
     in_subtree,
     path_ids,
     path_in_scope,
+    rebased,
     scope_condition,
     town_of,
 )
@@ -507,8 +508,8 @@ async def move_unit(
         update(Unit)
         .where(in_subtree(Unit.path, old_path))
         .values(
-            path=literal(new_path) + func.substr(Unit.path, len(old_path) + 1),
-            full_code=literal(new_full_code) + func.substr(Unit.full_code, len(old_full_code) + 1),
+            path=rebased(Unit.path, old_path, new_path),
+            full_code=rebased(Unit.full_code, old_full_code, new_full_code),
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -520,13 +521,13 @@ async def move_unit(
     await session.execute(
         update(Household)
         .where(in_subtree(Household.unit_path, old_path))
-        .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1), town_unit_id=town_of(new_path))
+        .values(unit_path=rebased(Household.unit_path, old_path, new_path), town_unit_id=town_of(new_path))
         .execution_options(synchronize_session=False)
     )
     await session.execute(
         update(HouseholdTally)
         .where(in_subtree(HouseholdTally.unit_path, old_path))
-        .values(unit_path=literal(new_path) + func.substr(HouseholdTally.unit_path, len(old_path) + 1), town_unit_id=town_of(new_path))
+        .values(unit_path=rebased(HouseholdTally.unit_path, old_path, new_path), town_unit_id=town_of(new_path))
         .execution_options(synchronize_session=False)
     )
     # So do the people registered on its units.

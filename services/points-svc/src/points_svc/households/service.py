@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, literal, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.households.models import Household
 from shared.database import update_by_key, upsert
 from shared.events.envelope import Envelope
 from shared.events.grid import HouseholdDissolved, HouseholdMoved, HouseholdRegistered, HouseholdUpdated
-from shared.scope import in_subtree
+from shared.scope import rebase_subtree
 
 
 async def on_household_registered(session: AsyncSession, event: HouseholdRegistered, _: Envelope) -> None:
@@ -62,9 +62,4 @@ async def on_household_dissolved(session: AsyncSession, event: HouseholdDissolve
 
 async def rebase_paths(session: AsyncSession, *, old_path: str, new_path: str) -> None:
     """A unit moved with its subtree: households under it take the new path."""
-    await session.execute(
-        update(Household)
-        .where(in_subtree(Household.unit_path, old_path))
-        .values(unit_path=literal(new_path) + func.substr(Household.unit_path, len(old_path) + 1))
-        .execution_options(synchronize_session=False)
-    )
+    await rebase_subtree(session, old_path, new_path, Household.__table__.c.unit_path)

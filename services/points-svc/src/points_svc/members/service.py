@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, Select, bindparam, func, literal, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from points_svc.db import grid
@@ -15,7 +15,7 @@ from shared.events.envelope import Envelope
 from shared.events.grid import MemberJoined, MemberLeft
 from shared.identity import Identity
 from shared.problems import not_found
-from shared.scope import fetch_in_scope, in_subtree, path_in_scope, scope_condition, town_of
+from shared.scope import fetch_in_scope, in_subtree, path_in_scope, rebased, scope_condition, town_of
 
 
 async def on_member_joined(session: AsyncSession, event: MemberJoined, _: Envelope) -> None:
@@ -60,7 +60,7 @@ async def rebase_paths(session: AsyncSession, *, old_path: str, new_path: str) -
     await session.execute(
         update(Member)
         .where(in_subtree(Member.unit_path, old_path))
-        .values(unit_path=literal(new_path) + func.substr(Member.unit_path, len(old_path) + 1))
+        .values(unit_path=rebased(Member.unit_path, old_path, new_path))
         .execution_options(synchronize_session=False)
     )
     moved = (await session.execute(select(Member).where(in_subtree(Member.unit_path, new_path)))).scalars().all()
