@@ -10,6 +10,11 @@ the services' HTTP paths; the gaps between polls are reported, so a busy probe s
 is looked for once its answer has arrived (its id is not known before): one already there at
 the first look may have appeared earlier, so its latency is an upper bound; they are counted.
 
+The rate is held for a warm-up first (`warmup_s`), whose events are reported apart and left out of the
+percentiles: right after the services' restart for the probe, their first statements are planned and
+prepared on fresh connections and the first fetches find the consumers' buffers cold, which is not the
+steady state the probe measures. Every event counts towards what was lost or failed, the warm-up's too.
+
 Commit time is taken from inside the creating transaction, so latencies are never understated:
 with `source_url` (grid-svc's database, read-only) it is the event's own time in the outbox
 (stamped just before the commit, the time the event's envelope carries); without it, the
@@ -59,8 +64,12 @@ class ProbeResult:
     batch: int = 1
     # Seconds waited before starting for the consumer to finish what earlier load left it (its inbox stops growing).
     waited_for_quiet_s: float = 0.0
-    # p99 of the events created in each second of the run: a warm-up or a backlog shows as a falling series.
+    # p99 of the events created in each second of the run, the warm-up's first: a backlog shows as a falling series.
     p99_by_second: list[float] = field(default_factory=list)
+    # The warm-up at the same rate before the measured events: its length, events and p99 (not in p50/p99 above).
+    warmup_s: float = 0.0
+    warmup_events: int = 0
+    warmup_p99_ms: float = 0.0
 
     def as_dict(self) -> dict:
         """Plain data for the JSON report."""
@@ -92,6 +101,13 @@ async def _wait_for_quiet(conn: asyncpg.Connection, *, calm_s: float = 1.0, limi
             break
         await asyncio.sleep(0.1)
     return max(0.0, changed - started)
+
+
+def split_warmup(tick_of: dict[str, int], warm_ticks: int) -> tuple[list[str], list[str]]:
+    """The ids of the events the probe measures and of those it created while warming up (ticks before `warm_ticks`)."""
+    measured = [event_id for event_id, tick in tick_of.items() if tick >= warm_ticks]
+    warm = [event_id for event_id, tick in tick_of.items() if tick < warm_ticks]
+    return measured, warm
 
 
 def _by_second(starts: list[tuple[float, float]]) -> list[float]:
@@ -192,10 +208,12 @@ async def _probe(
     settle_s: float,
     batch: int,
     source_dsn: str | None,
+    warmup_s: float,
 ) -> ProbeResult:
     # Wall-clock seconds throughout: the commit stamps come from grid-svc's clock on the same machine.
     stamped: dict[str, float] = {}  # unit id → commit time from inside the transaction
     answered: dict[str, float] = {}  # unit id → arrival of the 201 answer
+    tick_of: dict[str, int] = {}  # unit id → the tick that created it (ticks before `warm_ticks` warm up)
     create_ms: list[float] = []
     failed: list[int] = []
     watcher = _Watcher(replica_dsn)
@@ -234,12 +252,14 @@ async def _probe(
                 for item in items:
                     stamped[item["id"]] = _epoch(item["created_at"])
                     answered[item["id"]] = done
+                    tick_of[item["id"]] = tick
                 watcher.watch(item["id"] for item in items)
                 create_ms.append((done - sent) * 1000)
 
             tasks = []
             start = time.monotonic()
-            ticks = max(1, round(rate * seconds / batch))
+            warm_ticks = round(rate * warmup_s / batch)
+            ticks = warm_ticks + max(1, round(rate * seconds / batch))
             for tick in range(ticks):
                 delay = start + tick * batch / rate - time.monotonic()
                 if delay > 0:
@@ -265,16 +285,17 @@ async def _probe(
             await source.close()
         stamped.update({row["key"]: row["created_at"].timestamp() for row in rows})
         commit_stamp = "outbox event time (just before the commit)"
-    latencies = [(seen[i] - stamped[i]) * 1000 for i in answered if i in seen]
-    from_answer = [(seen[i] - answered[i]) * 1000 for i in answered if i in seen]
+    measured, warm = split_warmup(tick_of, warm_ticks)
+    latencies = [(seen[i] - stamped[i]) * 1000 for i in measured if i in seen]
+    from_answer = [(seen[i] - answered[i]) * 1000 for i in measured if i in seen]
     label = "grid unit" if batch == 1 else f"grid units in batches of {batch}"
     return ProbeResult(
         scenario=f"event end-to-end at {rate:.0f}/s ({label} → dispatch replica)",
         target_rate=rate,
         achieved_rate=len(answered) / sent_span if sent_span else 0.0,
-        events=len(answered),
+        events=len(measured),
         seen=len(latencies),
-        lost=len(answered) - len(latencies),
+        lost=sum(1 for i in answered if i not in seen),
         failed=len(failed),
         create_p50_ms=percentile(create_ms, 50),
         create_p99_ms=percentile(create_ms, 99),
@@ -289,6 +310,9 @@ async def _probe(
         batch=batch,
         waited_for_quiet_s=round(waited, 1),
         p99_by_second=_by_second([(stamped[i], (seen[i] - stamped[i]) * 1000) for i in answered if i in seen]),
+        warmup_s=warmup_s,
+        warmup_events=len(warm),
+        warmup_p99_ms=percentile([(seen[i] - stamped[i]) * 1000 for i in warm if i in seen], 99),
     )
 
 
@@ -303,8 +327,10 @@ def run_probe(
     settle_s: float = 30,
     batch: int = 1,
     source_url: str | None = None,
+    warmup_s: float = 0.0,
 ) -> ProbeResult:
-    """Create `rate` units per second for `seconds` and measure commit → visible in dispatch-svc's replica.
+    """Create `rate` units per second for `warmup_s` then `seconds`, and measure commit → visible in dispatch-svc's
+    replica for the events of the last `seconds`.
 
     `batch` > 1 creates that many units per request (one transaction); `source_url`, grid-svc's
     database, lets the commit time be the event's own time in the outbox.
@@ -324,5 +350,6 @@ def run_probe(
             settle_s=settle_s,
             batch=max(1, batch),
             source_dsn=dsn(source_url) if source_url else None,
+            warmup_s=warmup_s,
         )
     )

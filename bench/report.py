@@ -119,7 +119,8 @@ def markdown(stamp: str, results: list[LoadResult], probe: ProbeResult | None, c
             "",
             f"**{probe.scenario}**: {probe.events} events at {probe.achieved_rate:.0f}/s achieved; commit → effect "
             f"p50 {probe.p50_ms:.1f} ms, p99 {probe.p99_ms:.1f} ms, max {probe.max_ms:.1f} ms; "
-            f"{probe.lost} not seen, {probe.failed} creates failed. "
+            f"{probe.lost} not seen, {probe.failed} creates failed. After a warm-up of {probe.warmup_s:g} s at the same "
+            f"rate, left out of these figures ({probe.warmup_events} events, p99 {probe.warmup_p99_ms:.1f} ms). "
             f"(The creating request itself: p50 {probe.create_p50_ms:.1f} ms, p99 {probe.create_p99_ms:.1f} ms.)",
             "",
             f"Commit time: {probe.commit_stamp}; counted from the 201 answer instead (a lower bound): "

@@ -1,7 +1,7 @@
 """The benchmark harness reads wrk's output, computes percentiles and checks targets correctly."""
 
 from bench.__main__ import Runner, _checks
-from bench.probe import ProbeResult, percentile
+from bench.probe import ProbeResult, percentile, split_warmup
 from bench.report import at_least, markdown, ratio
 from bench.wrk import LoadResult, lua_script, parse_wrk
 
@@ -125,6 +125,9 @@ def _probe(achieved_rate: float, p99_ms: float) -> ProbeResult:
         answer_p99_ms=45.0,
         batch=20,
         p99_by_second=[140.0, 70.0, 66.0],
+        warmup_s=2.0,
+        warmup_events=400,
+        warmup_p99_ms=210.0,
     )
 
 
@@ -146,6 +149,15 @@ def test_the_report_gives_the_event_probe_in_full():
     assert "counted from the 201 answer instead (a lower bound): p50 12.0 ms, p99 45.0 ms" in text
     assert "20 unit(s) per create request" in text
     assert "p99 of each second's events (ms): 140, 70, 66." in text
+    assert "After a warm-up of 2 s at the same rate, left out of these figures (400 events, p99 210.0 ms)" in text
+
+
+def test_the_probe_measures_the_events_of_the_ticks_after_its_warm_up():
+    tick_of = {f"unit-{n}": n // 2 for n in range(10)}  # two units a tick, ticks 0–4
+    measured, warm = split_warmup(tick_of, warm_ticks=2)
+    assert sorted(warm) == ["unit-0", "unit-1", "unit-2", "unit-3"]
+    assert sorted(measured) == [f"unit-{n}" for n in range(4, 10)]
+    assert split_warmup(tick_of, warm_ticks=0) == (list(tick_of), [])
 
 
 def test_the_report_gives_each_phase_fetch_wait_and_idle_cpu():
