@@ -15,7 +15,7 @@ from shared.events.envelope import Envelope
 from shared.events.grid import MemberJoined, MemberLeft
 from shared.identity import Identity
 from shared.problems import not_found
-from shared.scope import fetch_in_scope, in_subtree, path_in_scope, rebased, scope_condition, town_of
+from shared.scope import fetch_in_scope, in_subtree, path_in_scope, rebase_subtree, scope_condition, town_of
 
 
 async def on_member_joined(session: AsyncSession, event: MemberJoined, _: Envelope) -> None:
@@ -57,12 +57,7 @@ async def on_member_left(session: AsyncSession, event: MemberLeft, _: Envelope) 
 
 async def rebase_paths(session: AsyncSession, *, old_path: str, new_path: str) -> None:
     """A unit moved with its subtree: members under it take the new path, branch and town."""
-    await session.execute(
-        update(Member)
-        .where(in_subtree(Member.unit_path, old_path))
-        .values(unit_path=rebased(Member.unit_path, old_path, new_path))
-        .execution_options(synchronize_session=False)
-    )
+    await rebase_subtree(session, old_path, new_path, Member.__table__.c.unit_path)
     moved = (await session.execute(select(Member).where(in_subtree(Member.unit_path, new_path)))).scalars().all()
     for member in moved:
         member.branch_unit_id, _ = branch_of(member.unit_path)
