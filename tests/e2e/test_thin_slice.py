@@ -27,7 +27,7 @@ from points_svc.db import MIGRATIONS as POINTS_MIGRATIONS
 from points_svc.main import create_app as create_points
 from points_svc.settings import PointsSettings
 from shared.dlq import read_dead_letters
-from shared.events import GRID_TOPIC
+from shared.events import GRID_TOPIC, dlq_topic
 from shared.events.grid import UnitCreated
 
 CONSUMERS = ("points", "dispatch", "legal")
@@ -128,13 +128,17 @@ async def test_events_carry_cloudevents_headers_keyed_by_aggregate(stack, broker
     assert body["name"] == "夏县"
 
 
-async def _redeliver(bootstrap: str, topic: str, record) -> None:  # noqa: ANN001
+async def _send(bootstrap: str, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers))
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+def _consumer(stack: Stack, domain: str, name: str):  # noqa: ANN202 - the service's inbox consumer
+    return next(consumer for consumer in stack.services[domain].runtime.consumers if consumer.name == name)
 
 
 async def test_redelivered_event_has_one_effect(stack, broker):
@@ -147,7 +151,7 @@ async def test_redelivered_event_has_one_effect(stack, broker):
 
     record = await _first_record_for(broker.bootstrap_servers, county["id"])
     for _ in range(2):
-        await _redeliver(broker.bootstrap_servers, GRID_TOPIC, record)
+        await _send(broker.bootstrap_servers, GRID_TOPIC, record.value, key=record.key, headers=list(record.headers))
     await eventually(lambda: _at_least(lambda: consumer.duplicates, duplicates + 2))
     assert consumer.processed == processed
     listed = (await dispatch.client.get("/api/v1/dispatch/units", headers=identity_headers())).json()
@@ -157,31 +161,34 @@ async def test_redelivered_event_has_one_effect(stack, broker):
 
 
 async def test_poison_event_goes_to_dlq_and_processing_continues(stack, broker):
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
-    await producer.start()
+    grid_consumers = [_consumer(stack, domain, f"{domain}-svc.grid") for domain in CONSUMERS]
+    dead_before = [consumer.dead_lettered for consumer in grid_consumers]
     poison_id = f"poison-{uuid.uuid4().hex}"
-    try:
-        await producer.send_and_wait(
-            GRID_TOPIC,
-            b'{"unit_id": "X", "level": "not-a-level"}',
-            key=b"X",
-            headers=[
-                ("ce_id", poison_id.encode()),
-                ("ce_source", b"/grid-svc"),
-                ("ce_type", UnitCreated.event_type.encode()),
-                ("ce_specversion", b"1.0"),
-                ("content-type", b"application/json"),
-            ],
-        )
-    finally:
-        await producer.stop()
+    await _send(
+        broker.bootstrap_servers,
+        GRID_TOPIC,
+        b'{"unit_id": "X", "level": "not-a-level"}',
+        key=b"X",
+        headers=[
+            ("ce_id", poison_id.encode()),
+            ("ce_source", b"/grid-svc"),
+            ("ce_type", UnitCreated.event_type.encode()),
+            ("ce_specversion", b"1.0"),
+            ("content-type", b"application/json"),
+        ],
+    )
     county = await _create_county(stack.services["grid"].client, identity_headers())
     for domain in CONSUMERS:
         service = stack.services[domain]
         await eventually(lambda s=service: _status_is(s.client, f"/api/v1/{s.name}/units/{county['id']}", 200))
 
-    # Read as the platform's DLQ tool reads, without a consumer group: through a new group the read once saw none of
-    # the three dead letters within the deadline while the whole suite ran, though all three had been sent.
+    # A consumer counts a dead letter once the broker has acknowledged it. The three land on one partition at the
+    # same moment, and the local broker's end offset can then trail its acknowledged records until that partition's
+    # next write, hiding them from every reader: one more record (a single writer) brings the end offset past them.
+    for consumer, before in zip(grid_consumers, dead_before, strict=True):
+        await eventually(lambda c=consumer, n=before: _at_least(lambda: c.dead_lettered, n + 1))
+    await _send(broker.bootstrap_servers, dlq_topic(GRID_TOPIC), b"", key=b"X", headers=[("ce_id", b"end-of-test")])
+
     async def dead_lettered() -> dict[str, str]:
         letters = await read_dead_letters(broker.bootstrap_servers, GRID_TOPIC)
         seen = {letter.consumer: letter.error for letter in letters if letter.event_id == poison_id}
