@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import MetaData, event, text
@@ -60,6 +61,22 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60.0
     if last_error is not None:
         raise last_error
     raise AssertionError("condition not met before the deadline")
+
+
+async def advance_end_offsets(bootstrap_servers: str, topic: str) -> None:
+    """Write one empty record to each partition of `topic`, from a single producer.
+
+    When producers write to one partition at the same moment, the local broker's end offset can trail the
+    acknowledged records until that partition's next write, hiding them from readers: a test that must read such
+    records calls this once they are acknowledged.
+    """
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for partition in sorted(await producer.partitions_for(topic)):
+            await producer.send_and_wait(topic, b"", partition=partition, headers=[("ce_id", b"end-of-writes")])
+    finally:
+        await producer.stop()
 
 
 def envelope_of(event: DomainEvent, source: str = "/grid-svc") -> Envelope:

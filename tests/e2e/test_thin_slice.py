@@ -19,7 +19,7 @@ from gateway.settings import GatewaySettings
 from grid_svc.db import MIGRATIONS as GRID_MIGRATIONS
 from grid_svc.main import create_app as create_grid
 from grid_svc.settings import GridSettings
-from harness import Databases, Stack, eventually, identity_headers
+from harness import Databases, Stack, advance_end_offsets, eventually, identity_headers
 from legal_svc.db import MIGRATIONS as LEGAL_MIGRATIONS
 from legal_svc.main import create_app as create_legal
 from legal_svc.settings import LegalSettings
@@ -182,12 +182,11 @@ async def test_poison_event_goes_to_dlq_and_processing_continues(stack, broker):
         service = stack.services[domain]
         await eventually(lambda s=service: _status_is(s.client, f"/api/v1/{s.name}/units/{county['id']}", 200))
 
-    # A consumer counts a dead letter once the broker has acknowledged it. The three land on one partition at the
-    # same moment, and the local broker's end offset can then trail its acknowledged records until that partition's
-    # next write, hiding them from every reader: one more record (a single writer) brings the end offset past them.
+    # A consumer counts a dead letter once the broker has acknowledged it; the three land on one partition at the
+    # same moment, which can leave the local broker's end offset short of them (see advance_end_offsets).
     for consumer, before in zip(grid_consumers, dead_before, strict=True):
         await eventually(lambda c=consumer, n=before: _at_least(lambda: c.dead_lettered, n + 1))
-    await _send(broker.bootstrap_servers, dlq_topic(GRID_TOPIC), b"", key=b"X", headers=[("ce_id", b"end-of-test")])
+    await advance_end_offsets(broker.bootstrap_servers, dlq_topic(GRID_TOPIC))
 
     async def dead_lettered() -> dict[str, str]:
         letters = await read_dead_letters(broker.bootstrap_servers, GRID_TOPIC)

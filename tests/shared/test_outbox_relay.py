@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import MetaData, func, select
 
-from harness import Databases, eventually
+from harness import Databases, advance_end_offsets, eventually
 from shared.database import Database
 from shared.events import GRID_TOPIC
 from shared.events.grid import UnitCreated
@@ -88,6 +88,8 @@ async def test_two_relay_replicas_never_send_a_row_twice(outbox_db, broker):
         for database, bus, _ in replicas:
             await bus.close()
             await database.dispose()
+
+    await advance_end_offsets(broker.bootstrap_servers, GRID_TOPIC)  # the replicas wrote to the same partitions at once
 
     # Which replica takes how many is up to scheduling (a replica whose producer is slow to start may take none);
     # what must hold is that together they sent every row once.
