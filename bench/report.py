@@ -25,14 +25,18 @@ BARE = "bare FastAPI endpoint"
 
 
 def with_bare(results: list[LoadResult]) -> list[tuple[LoadResult, LoadResult]]:
-    """Each result beside the bare endpoint measured last before it (the first result is one). A run measures the
-    bare endpoint again before each group of scenarios: on a shared machine its rate drifts over a run, and a figure
-    compares best with the bare endpoint of the same minutes."""
-    pairs, bare = [], results[0]
-    for result in results:
-        if result.scenario.startswith(BARE):
-            bare = result
-        pairs.append((result, bare))
+    """Each result beside the bare endpoint it is compared with: the faster of the bare endpoint measured last before
+    it and the one measured next after it (a bare endpoint is its own). A run measures the bare endpoint again before
+    each group of scenarios and once at the end: on a shared machine its rate drifts over a run, and a figure compares
+    best with the bare endpoint of the same minutes, the faster one so that one low reading flatters no group."""
+    bare_at = [i for i, result in enumerate(results) if result.scenario.startswith(BARE)]
+    pairs = []
+    for i, result in enumerate(results):
+        if i in bare_at:
+            pairs.append((result, result))
+            continue
+        around = [results[j] for j in bare_at if j < i][-1:] + [results[j] for j in bare_at if j > i][:1]
+        pairs.append((result, max(around or results[:1], key=lambda bare: bare.requests_per_s)))
     return pairs
 
 
@@ -105,7 +109,8 @@ def markdown(stamp: str, results: list[LoadResult], probe: ProbeResult | None, c
             "",
         ]
     lines += [
-        "Each ratio is to the bare endpoint measured last before the scenario (again before each group of scenarios).",
+        "Each ratio is to the faster of the bare endpoint's measurements just before and just after the scenario's group "
+        "(it is measured first, again before each group of scenarios, and at the end).",
         "",
         "| scenario | req/s | × bare | p50 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|",

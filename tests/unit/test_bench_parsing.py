@@ -2,7 +2,7 @@
 
 from bench.__main__ import Runner, _checks
 from bench.probe import ProbeResult, percentile, split_warmup
-from bench.report import at_least, markdown, ratio
+from bench.report import at_least, markdown, ratio, with_bare
 from bench.wrk import LoadResult, lua_script, parse_wrk
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8001/api/v1/grid/units/x
@@ -72,7 +72,7 @@ def test_ratios_and_targets_in_the_report():
 
 
 
-def test_each_figure_is_a_ratio_to_the_bare_endpoint_measured_last_before_it():
+def test_each_figure_is_a_ratio_to_the_faster_of_the_bare_endpoints_measured_around_its_group():
     first_bare = LoadResult("bare FastAPI endpoint", 10_000.0, 2.0, 5.0, 30_000, 0)
     read = LoadResult("read by id: grid unit", 2_600.0, 10.0, 30.0, 7_800, 0)
     later_bare = LoadResult("bare FastAPI endpoint (again, before the stats)", 5_000.0, 4.0, 9.0, 15_000, 0)
@@ -88,6 +88,23 @@ def test_each_figure_is_a_ratio_to_the_bare_endpoint_measured_last_before_it():
     assert checks["read by id: grid unit"].met
     # Costs compare the two figures' ratios: 0.26 / 0.13, not 2,600 / 650.
     assert checks["member balance (cost vs read by id)"].measured == "2.00×"
+
+
+def test_a_low_bare_reading_before_a_group_does_not_flatter_it():
+    results = [
+        LoadResult("bare FastAPI endpoint", 6_000.0, 4.0, 9.0, 18_000, 0),
+        LoadResult("read by id: grid unit", 2_400.0, 10.0, 30.0, 7_200, 0),
+        LoadResult("bare FastAPI endpoint (again, before the lists)", 9_600.0, 3.0, 7.0, 28_800, 0),
+        LoadResult("scoped list of 50: grid households", 960.0, 30.0, 90.0, 2_880, 0),
+        LoadResult("bare FastAPI endpoint (again, at the end)", 8_000.0, 3.0, 8.0, 24_000, 0),
+    ]
+    bare_of = {result.scenario: bare.scenario for result, bare in with_bare(results)}
+    assert bare_of["read by id: grid unit"] == "bare FastAPI endpoint (again, before the lists)"  # 0.25x, not 0.40x
+    assert bare_of["scoped list of 50: grid households"] == "bare FastAPI endpoint (again, before the lists)"
+    assert bare_of["bare FastAPI endpoint (again, at the end)"] == "bare FastAPI endpoint (again, at the end)"
+    text = markdown("stamp", results, None, [], {"size": "town"})
+    assert "| read by id: grid unit | 2400 | 0.250 |" in text
+    assert "| scoped list of 50: grid households | 960 | 0.100 |" in text
 
 
 def test_subtree_stats_under_the_town_and_under_the_county_are_each_checked_against_a_read():
