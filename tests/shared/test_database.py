@@ -1,4 +1,4 @@
-"""Database sessions: reads in autocommit that cannot write, the read pool's bound, connections the server closed,
+"""Database sessions: reads in autocommit that cannot write, the read pool's bound and turns, connections the server closed,
 and hot-path reads run by the PostgreSQL driver itself, row for row as SQLAlchemy runs them."""
 
 from __future__ import annotations
@@ -170,6 +170,26 @@ async def test_reads_beyond_the_read_pool_wait_for_a_connection_instead_of_openi
             assert await session.scalar(backends) == 2
     finally:
         await database.dispose()
+
+
+async def test_hot_reads_beyond_the_read_pool_take_its_connections_in_turn(postgres):
+    url, _ = postgres
+    database = Database(url, read_pool_size=1)
+    done: list[tuple[int, int]] = []
+
+    async def request(n: int) -> None:
+        for read in range(3):
+            assert (await database.fetch_one(TWO)).two == 2
+            done.append((n, read))
+
+    try:
+        for _ in range(2):  # the connection opened and the statement compiled for the driver before the requests
+            await database.fetch_one(TWO)
+        await asyncio.gather(*(request(n) for n in range(4)))
+    finally:
+        await database.dispose()
+    # A request's next read waits behind the reads already waiting, not ahead of them with the connection it gave back.
+    assert done == [(n, read) for read in range(3) for n in range(4)]
 
 
 @pytest.fixture
