@@ -69,6 +69,13 @@ def test_production_refuses_dev_secrets():
     assert settings.environment == "prod"
 
 
+def test_a_read_pool_without_connections_is_refused():
+    # Hot reads wait their turn for one of the read pool's connections: with none, every read would wait for ever.
+    with pytest.raises(ValidationError, match="database_read_pool_size"):
+        ServiceSettings(database_read_pool_size=0)
+    assert ServiceSettings(database_read_pool_size=1).database_read_pool_size == 1
+
+
 def test_only_locked_or_unreachable_databases_count_as_transient():
     from sqlalchemy.exc import OperationalError, ProgrammingError
 

@@ -29,7 +29,7 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     # A process has a small autocommit read pool and a write pool that may overflow (see shared.database):
     # PostgreSQL's max_connections must cover (read pool + pool size + overflow) × processes of every service.
-    database_read_pool_size: int = 4
+    database_read_pool_size: int = Field(4, ge=1)  # hot reads take turns on as many connections
     database_pool_size: int = 10
     database_max_overflow: int = 5
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
